@@ -1,0 +1,185 @@
+"""Database engines, sessions, migrations and the few dialect differences carbonhub cares about.
+
+SQLite is the default (a file next to the working directory); PostgreSQL is the production
+database. Every statement carbonhub issues runs unchanged on both.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.orm import Session
+
+from carbonhub.errors import CarbonhubError
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class DatabaseUnavailable(CarbonhubError):
+    """The database cannot be reached or the URL is unusable."""
+
+
+def normalise_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgresql://`` URLs."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password hidden, for messages and logs."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+
+
+def create_db_engine(url: str, **options: Any) -> Engine:
+    """Create an engine with carbonhub's connection settings for the URL's dialect."""
+    url = normalise_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseUnavailable(f"unusable database URL {redact_url(url)!r}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        options.setdefault("connect_args", {"check_same_thread": False})
+        engine = create_engine(url, **options)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling defers BEGIN; take it over so that a write
+        # transaction holds the lock from its first statement (no upgrade deadlocks).
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    options.setdefault("pool_pre_ping", True)
+    return create_engine(url, **options)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock(connection) else "BEGIN")
+
+
+def _wants_write_lock(connection: Connection) -> bool:
+    return bool(connection.info.get("write", False))
+
+
+def is_sqlite(bind: Engine | Connection) -> bool:
+    """Whether the engine or connection talks to SQLite."""
+    return bind.dialect.name == "sqlite"
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """A session for a write transaction: committed on success, rolled back on error.
+
+    On SQLite the transaction takes the write lock at BEGIN, so two writers queue instead of
+    failing on lock upgrade.
+    """
+    with engine.connect() as connection:
+        connection.info["write"] = True
+        try:
+            with Session(bind=connection, expire_on_commit=False) as session, session.begin():
+                yield session
+        finally:
+            connection.info["write"] = False
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A session for reads; nothing it does is committed."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+def check_reachable(engine: Engine) -> None:
+    """Open one connection, or raise :class:`DatabaseUnavailable` with a one-line reason."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseUnavailable(
+            f"cannot reach the database at {redact_url(str(engine.url))}: {reason}"
+        ) from exc
+
+
+def _alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    script_location = resources.files("carbonhub") / "migrations"
+    config.set_main_option("script_location", str(script_location))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade_database(engine: Engine) -> None:
+    """Apply every pending Alembic migration (idempotent)."""
+    check_reachable(engine)
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "head")
+
+
+def head_revision() -> str | None:
+    """The newest migration revision shipped with this version of carbonhub."""
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration revision the database is at (None when never migrated)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upsert_adding(
+    connection: Connection | Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    key_columns: Sequence[str],
+    add_columns: Sequence[str],
+) -> None:
+    """Insert ``rows``; where the key exists already, add the ``add_columns`` to it.
+
+    This is how rollups stay equal to the sum of their entries in the same transaction.
+    """
+    if not rows:
+        return
+    bind = connection.get_bind() if isinstance(connection, Session) else connection
+    dialect_insert = sqlite.insert if bind.dialect.name == "sqlite" else postgresql.insert
+    statement = dialect_insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(key_columns),
+        set_={name: table.c[name] + statement.excluded[name] for name in add_columns},
+    )
+    connection.execute(statement, list(rows))
+
+
+def insert_ignoring_conflicts(
+    connection: Connection | Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    key_columns: Sequence[str],
+) -> None:
+    """Insert ``rows``, skipping those whose key already exists."""
+    if not rows:
+        return
+    bind = connection.get_bind() if isinstance(connection, Session) else connection
+    dialect_insert = sqlite.insert if bind.dialect.name == "sqlite" else postgresql.insert
+    statement = dialect_insert(table).on_conflict_do_nothing(index_elements=list(key_columns))
+    connection.execute(statement, list(rows))

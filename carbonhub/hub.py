@@ -1,0 +1,62 @@
+"""A running hub's shared parts: settings, database engine, methodologies, programmes, regions.
+
+Built once per process (by the app factory, the CLI, the demo, tests and benchmarks) and
+handed to whatever needs it; nothing here is a module-level global.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from carbonhub.actors import RegionTree, sync_regions
+from carbonhub.db import create_db_engine, read_session, upgrade_database, write_session
+from carbonhub.ledger import LedgerPoster
+from carbonhub.methodology import (
+    MethodologyRegistry,
+    ProgrammeDirectory,
+    load_programmes,
+    packaged_registry,
+)
+from carbonhub.settings import Settings
+
+
+@dataclass(frozen=True)
+class Hub:
+    """Everything a request, a command or a job needs besides its own input."""
+
+    settings: Settings
+    engine: Engine
+    registry: MethodologyRegistry
+    programmes: ProgrammeDirectory
+    regions: RegionTree
+
+    def poster(self) -> LedgerPoster:
+        """A ledger poster under this hub's methodologies and programmes."""
+        return LedgerPoster(self.registry, self.programmes)
+
+    def refresh_regions(self) -> Hub:
+        """A copy with the region tree re-read from the database."""
+        with read_session(self.engine) as session:
+            regions = RegionTree.load(session)
+        return Hub(self.settings, self.engine, self.registry, self.programmes, regions)
+
+
+def prepare_database(engine: Engine) -> None:
+    """Apply migrations and load the packaged reference data (regions); idempotent."""
+    upgrade_database(engine)
+    with write_session(engine) as session:
+        sync_regions(session)
+
+
+def open_hub(settings: Settings, *, engine: Engine | None = None, upgrade: bool = True) -> Hub:
+    """Connect to the database (migrating it when ``upgrade``) and load the rules."""
+    engine = engine or create_db_engine(settings.database_url)
+    if upgrade:
+        prepare_database(engine)
+    registry = packaged_registry()
+    programmes = load_programmes(registry, settings.timezone, settings.programmes_file)
+    with read_session(engine) as session:
+        regions = RegionTree.load(session)
+    return Hub(settings, engine, registry, programmes, regions)

@@ -1,0 +1,32 @@
+"""All SQLModel tables of carbonhub; importing this package registers every table."""
+
+from sqlmodel import SQLModel
+
+from carbonhub.models.actors import Employment, Enterprise, Person, Residence
+from carbonhub.models.ledger import LedgerEntry, LedgerHead, PointsRedemption, QuarantinedEvent
+from carbonhub.models.meta import HubMetadata
+from carbonhub.models.region import Region
+from carbonhub.models.rollups import EnterpriseDailyRollup, PersonDailyRollup, RegionDailyRollup
+from carbonhub.models.types import UTCDateTime, table_of, utcnow
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Employment",
+    "Enterprise",
+    "EnterpriseDailyRollup",
+    "HubMetadata",
+    "LedgerEntry",
+    "LedgerHead",
+    "Person",
+    "PersonDailyRollup",
+    "PointsRedemption",
+    "QuarantinedEvent",
+    "Region",
+    "RegionDailyRollup",
+    "Residence",
+    "UTCDateTime",
+    "metadata",
+    "table_of",
+    "utcnow",
+]
