@@ -1,0 +1,5 @@
+"""Consent and the access policy (what each principal may see, compiled into SQL)."""
+
+from carbonhub.consent import policy
+
+__all__ = ["policy"]

@@ -1,0 +1,60 @@
+"""DataLoaders: one SQL query per type per request tick, whatever the number of keys.
+
+Loaders that return personal data apply the access policy's clause in their query, so a key the
+principal may not see loads as None (not found), exactly like a key that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+from starlette.concurrency import run_in_threadpool
+from strawberry.dataloader import DataLoader
+
+from carbonhub.auth import Principal
+from carbonhub.consent import policy
+from carbonhub.hub import Hub
+from carbonhub.models import Enterprise, Person, Region, table_of
+
+
+class Loaders:
+    """The DataLoaders of one request."""
+
+    def __init__(self, hub: Hub, principal: Principal) -> None:
+        self.hub = hub
+        self.principal = principal
+        self.region = DataLoader[str, Region | None](load_fn=self._regions)
+        self.person = DataLoader[str, Person | None](load_fn=self._persons)
+        self.enterprise = DataLoader[str, Enterprise | None](load_fn=self._enterprises)
+
+    async def _regions(self, codes: Sequence[str]) -> list[Region | None]:
+        def load() -> dict[str, Region]:
+            with Session(self.hub.engine, expire_on_commit=False) as session:
+                rows = session.scalars(select(Region).where(col(Region.code).in_(codes)))
+                return {r.code: r for r in rows}
+
+        found = await run_in_threadpool(load)
+        return [found.get(code) for code in codes]
+
+    async def _persons(self, ids: Sequence[str]) -> list[Person | None]:
+        visible = policy.person_rows(self.principal, table_of(Person).c.id)
+
+        def load() -> dict[str, Person]:
+            with Session(self.hub.engine, expire_on_commit=False) as session:
+                rows = session.scalars(select(Person).where(col(Person.id).in_(ids), visible))
+                return {p.id: p for p in rows}
+
+        found = await run_in_threadpool(load)
+        return [found.get(pid) for pid in ids]
+
+    async def _enterprises(self, ids: Sequence[str]) -> list[Enterprise | None]:
+        def load() -> dict[str, Enterprise]:
+            with Session(self.hub.engine, expire_on_commit=False) as session:
+                rows = session.scalars(select(Enterprise).where(col(Enterprise.id).in_(ids)))
+                return {e.id: e for e in rows}
+
+        found = await run_in_threadpool(load)
+        return [found.get(eid) for eid in ids]

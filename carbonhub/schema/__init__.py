@@ -1,0 +1,151 @@
+"""The carbonhub GraphQL schema: a Federation v2 subgraph for citizens, enterprises and agencies."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    AddValidationRules,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.federation import Schema
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from carbonhub.resolvers import enterprise as enterprise_resolvers
+from carbonhub.resolvers import operator as operator_resolvers
+from carbonhub.resolvers import person as person_resolvers
+from carbonhub.resolvers import region as region_resolvers
+from carbonhub.resolvers.context import Info
+from carbonhub.schema.enterprise import Enterprise
+from carbonhub.schema.errors import ErrorPolicy
+from carbonhub.schema.operator import (
+    QuarantinedEvent,
+    QuarantinedEventConnection,
+    QuarantinedEventEdge,
+)
+from carbonhub.schema.person import LedgerEntry, Person, Points, PointsRedemption
+from carbonhub.schema.reference import BehaviourCategory, BehaviourType, Methodology, Programme
+from carbonhub.schema.region import Region
+from carbonhub.schema.reports import EsgReport, RegionReport
+
+MAX_DEPTH = 12
+CACHE_SIZE = 1024
+# Built once: a limiter built per request is a new rule class, and the validation cache
+# (keyed by the rules) would never hit.
+VALIDATION_RULES = QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The signed-in citizen (a citizen's access token).")
+    async def me(self, info: Info) -> Person:
+        return Person.of(await person_resolvers.me(info))
+
+    @strawberry.field(description="A person whose ledger the caller may read (scope ledger:read).")
+    async def person(self, info: Info, id: strawberry.ID) -> Person:
+        return Person.of(await person_resolvers.person(info, id))
+
+    @strawberry.field(description="An enterprise by id.")
+    async def enterprise(self, info: Info, id: strawberry.ID) -> Enterprise:
+        return Enterprise.of(await enterprise_resolvers.enterprise(info, id))
+
+    @strawberry.field(
+        description="A region by GB/T 2260 code, e.g. 110000 (Beijing) or 110108 (Haidian)."
+    )
+    async def region(self, info: Info, code: strawberry.ID) -> Region:
+        return Region.of(await region_resolvers.region(info, code))
+
+    @strawberry.field(description="The top-level regions.")
+    async def regions(self, info: Info) -> list[Region]:
+        return [Region.of(r) for r in await region_resolvers.top_regions(info)]
+
+    @strawberry.field(description="The behaviour catalogue.")
+    def behaviour_types(self, info: Info) -> list[BehaviourType]:
+        return [BehaviourType.of(b) for b in info.context.hub.registry.catalogue.behaviours]
+
+    @strawberry.field(description="The 7 categories of T/ACEF 031-2022.")
+    def behaviour_categories(self, info: Info) -> list[BehaviourCategory]:
+        return [BehaviourCategory.of(c) for c in info.context.hub.registry.catalogue.categories]
+
+    @strawberry.field(description="Every registered methodology version.")
+    def methodologies(self, info: Info) -> list[Methodology]:
+        return [Methodology.of(m) for m in info.context.hub.registry.all()]
+
+    @strawberry.field(description="A methodology by id (latest version) or id@version.")
+    def methodology(self, info: Info, id: strawberry.ID) -> Methodology:
+        return Methodology.of(info.context.hub.registry.resolve(id))
+
+    @strawberry.field(description="The carbon-inclusion programmes.")
+    def programmes(self, info: Info) -> list[Programme]:
+        return [Programme.of(p) for p in info.context.hub.programmes.all()]
+
+    @strawberry.field(description="Events the ledger refused, with reasons (operators).")
+    async def quarantined_events(
+        self,
+        info: Info,
+        first: int = 50,
+        after: str | None = None,
+        reason: str | None = None,
+        source: str | None = None,
+    ) -> QuarantinedEventConnection:
+        page = await operator_resolvers.quarantined_events(info, first, after, reason, source)
+        edges = [
+            QuarantinedEventEdge(cursor=c, node=QuarantinedEvent.of(row)) for c, row in page.items
+        ]
+        return QuarantinedEventConnection(
+            edges=edges, has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+        )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Spend the signed-in citizen's points on a reward.")
+    async def redeem_points(self, info: Info, points: int, reward: str) -> PointsRedemption:
+        redemption, balance = await person_resolvers.redeem(info, points, reward)
+        return PointsRedemption(
+            points=redemption.points,
+            reward=redemption.reward,
+            redeemed_at=redemption.redeemed_at,
+            balance=Points.of(balance),
+        )
+
+    @strawberry.mutation(description="Cancel a ledger entry with a reversal entry (operators).")
+    async def reverse_ledger_entry(self, info: Info, id: strawberry.ID, reason: str) -> LedgerEntry:
+        try:
+            entry_id = int(id)
+        except ValueError:
+            from carbonhub.errors import InvalidInput
+
+            raise InvalidInput(f"ledger entry ids are numbers, not {id!r}") from None
+        return LedgerEntry(view=await operator_resolvers.reverse(info, entry_id, reason))
+
+
+class CarbonhubSchema(Schema):
+    """The federated schema; errors are logged by :class:`ErrorPolicy` (internal faults only)."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Domain and validation errors are answers, not faults: nothing to log here."""
+
+
+def build_schema() -> Schema:
+    """The federated schema with carbonhub's error policy, caches and depth limit."""
+    return CarbonhubSchema(
+        query=Query,
+        mutation=Mutation,
+        types=[RegionReport, EsgReport],
+        extensions=[
+            ErrorPolicy,
+            lambda: AddValidationRules(VALIDATION_RULES),
+            lambda: ParserCache(maxsize=CACHE_SIZE),
+            lambda: ValidationCache(maxsize=CACHE_SIZE),
+        ],
+        config=StrawberryConfig(disable_field_suggestions=True),
+    )
+
+
+schema = build_schema()

@@ -1,0 +1,50 @@
+"""Enterprises (employers) and their ESG reports."""
+
+from __future__ import annotations
+
+import strawberry
+
+from carbonhub import models
+from carbonhub.resolvers import enterprise as resolvers
+from carbonhub.resolvers import region as region_resolvers
+from carbonhub.resolvers.context import Info
+from carbonhub.schema.region import FromDate, MethodologyArgument, PeriodText, Region, ToDate
+from carbonhub.schema.reports import EsgReport
+
+
+@strawberry.federation.type(
+    keys=["id"], description="An employer, by its unified social credit code."
+)
+class Enterprise:
+    id: strawberry.ID
+    name: str
+    name_en: str | None
+    uscc: str = strawberry.field(description="Unified social credit code (GB 32100-2015).")
+    row: strawberry.Private[models.Enterprise]
+
+    @classmethod
+    def of(cls, row: models.Enterprise) -> Enterprise:
+        return cls(
+            id=strawberry.ID(row.id), name=row.name, name_en=row.name_en, uscc=row.uscc, row=row
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Enterprise:
+        return cls.of(await resolvers.enterprise(info, id))
+
+    @strawberry.field
+    async def region(self, info: Info) -> Region:
+        return Region.of(await region_resolvers.region(info, self.row.region_code))
+
+    @strawberry.field(
+        description="Reductions of employees' green behaviours (scope esg:read, own enterprise)."
+    )
+    def esg_report(
+        self,
+        info: Info,
+        period: PeriodText = None,
+        from_: FromDate = None,
+        to: ToDate = None,
+        methodology: MethodologyArgument = None,
+    ) -> EsgReport:
+        return EsgReport(resolvers.esg_report(info, self.row, period, from_, to, methodology))

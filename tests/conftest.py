@@ -1,0 +1,6 @@
+"""Test configuration: fixture modules are registered here, never star-imported."""
+
+pytest_plugins = [
+    "tests.fixtures.database",
+    "tests.fixtures.actors",
+]
