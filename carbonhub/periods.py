@@ -96,13 +96,18 @@ def parse_period(
     if text is None or not text.strip():
         if start is None or end is None:
             raise InvalidInput(f"give a period: one of {ACCEPTED_FORMS}")
-        return Period(start, end, f"{start.isoformat()}..{end.isoformat()}")
+        try:
+            return Period(start, end, f"{start.isoformat()}..{end.isoformat()}")
+        except InvalidInput as exc:
+            raise InvalidInput(f"{exc}: use one of {ACCEPTED_FORMS}") from None
     if start is not None or end is not None:
-        raise InvalidInput("give either a period or from/to dates, not both")
+        raise InvalidInput(f"give either a period or from/to dates, not both: {ACCEPTED_FORMS}")
     try:
         return _parse_text(text.strip())
     except ValueError:
         raise InvalidInput(f"malformed period {text!r}: use one of {ACCEPTED_FORMS}") from None
+    except InvalidInput as exc:
+        raise InvalidInput(f"{exc}: use one of {ACCEPTED_FORMS}") from None
 
 
 def _parse_text(text: str) -> Period:

@@ -123,5 +123,9 @@ def end_employment(session: Session, *, employment_id: int, on: date) -> None:
     employment = session.get(Employment, employment_id)
     if employment is None:
         raise NotFound(f"unknown employment {employment_id}")
+    if on < employment.valid_from:
+        raise InvalidInput(
+            f"employment {employment_id} cannot end ({on}) before it starts ({employment.valid_from})"
+        )
     employment.valid_to = on
     session.flush()

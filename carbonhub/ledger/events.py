@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from enum import StrEnum
@@ -125,6 +125,9 @@ class PostingReport:
         return self.counts.get(Outcome.QUARANTINED.value, 0)
 
 
+MAX_SOURCE_LENGTH = 64  # the connector slug column's width
+
+
 class MalformedEvent(ValueError):
     """A raw event could not be read as a :class:`BehaviourEvent`."""
 
@@ -134,7 +137,7 @@ def parse_event(
 ) -> BehaviourEvent:
     """Read a raw mapping (e.g. JSON from a provider) as an event, or raise :class:`MalformedEvent`."""
     if isinstance(raw, BehaviourEvent):
-        return raw
+        return _checked(raw)
     if not isinstance(raw, Mapping):
         raise MalformedEvent(f"an event must be an object, not {type(raw).__name__}")
     source = raw.get("source", default_source)
@@ -146,16 +149,14 @@ def parse_event(
             raise MalformedEvent(f"occurred_at {occurred!r} is not an ISO 8601 timestamp") from None
     if not isinstance(occurred, datetime):
         raise MalformedEvent("occurred_at is missing")
-    if occurred.tzinfo is None:
-        raise MalformedEvent(f"occurred_at {occurred.isoformat()} has no time zone offset")
+    _check_moment(occurred)
     measures_raw = raw.get("measures")
     if not isinstance(measures_raw, Mapping) or not measures_raw:
         raise MalformedEvent("measures must be a non-empty object of unit -> quantity")
     duration = raw.get("duration_s")
-    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, int)):
-        raise MalformedEvent("duration_s must be an integer number of seconds")
+    _check_duration(duration)
     return BehaviourEvent(
-        source=_text(source, "source"),
+        source=_text(source, "source", MAX_SOURCE_LENGTH),
         external_id=_text(raw.get("external_id"), "external_id"),
         person_id=_text(raw.get("person_id"), "person_id"),
         behaviour=_text(raw.get("behaviour"), "behaviour"),
@@ -165,15 +166,56 @@ def parse_event(
         if raw.get("reference") in (None, "")
         else _text(raw.get("reference"), "reference"),
         duration_s=duration,
-        business_travel=bool(raw.get("business_travel", False)),
+        business_travel=_flag(raw.get("business_travel"), "business_travel"),
     )
 
 
-def _text(value: Any, name: str) -> str:
+def _checked(event: BehaviourEvent) -> BehaviourEvent:
+    """A connector's event object gets the same checks as a mapping (no batch may crash on it)."""
+    if not isinstance(event.occurred_at, datetime):
+        raise MalformedEvent("occurred_at must be a datetime")
+    _check_moment(event.occurred_at)
+    _text(event.source, "source", MAX_SOURCE_LENGTH)
+    for name in ("external_id", "person_id", "behaviour"):
+        _text(getattr(event, name), name)
+    if event.reference is not None:
+        _text(event.reference, "reference")
+    _check_duration(event.duration_s)
+    if not isinstance(event.measures, Mapping):
+        raise MalformedEvent("measures must be a mapping of unit -> quantity")
+    measures = {_text(u, "unit"): _quantity(q, str(u)) for u, q in event.measures.items()}
+    if all(type(q) is Decimal for q in event.measures.values()):
+        return event
+    return replace(event, measures=measures)
+
+
+def _check_moment(moment: datetime) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise MalformedEvent(f"occurred_at {moment.isoformat()} has no time zone offset")
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise MalformedEvent(f"occurred_at {moment.isoformat()} is out of range") from None
+
+
+def _check_duration(duration: Any) -> None:
+    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, int)):
+        raise MalformedEvent("duration_s must be an integer number of seconds")
+
+
+def _flag(value: Any, name: str) -> bool:
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
+        return value.strip().lower() == "true"
+    raise MalformedEvent(f"{name} must be true or false, not {value!r}")
+
+
+def _text(value: Any, name: str, max_length: int = 200) -> str:
     if not isinstance(value, str) or not value.strip():
         raise MalformedEvent(f"{name} must be a non-empty string")
-    if len(value) > 200:
-        raise MalformedEvent(f"{name} is longer than 200 characters")
+    if len(value) > max_length:
+        raise MalformedEvent(f"{name} is longer than {max_length} characters")
     return value.strip()
 
 
@@ -197,7 +239,11 @@ def to_milli(quantity: Decimal) -> int:
 def raw_payload(raw: object) -> str:
     """A JSON text of whatever arrived, for the quarantine (never fails)."""
     if isinstance(raw, BehaviourEvent):
-        raw = raw.payload()
+        event = raw
+        try:
+            raw = event.payload()
+        except (AttributeError, TypeError, ValueError):  # a malformed event object
+            raw = {f.name: getattr(event, f.name) for f in fields(event)}
     try:
         return json.dumps(raw, ensure_ascii=False, sort_keys=True, default=str)
     except (TypeError, ValueError):

@@ -32,7 +32,7 @@ class PointsBalance:
 
 def points_balance(session: Session, person_id: str) -> PointsBalance:
     """The person's points account (zero before their first entry)."""
-    head = session.get(LedgerHead, person_id)
+    head = session.get(LedgerHead, person_id, populate_existing=True)
     if head is None:
         return PointsBalance(0, 0)
     return PointsBalance(head.points_earned, head.points_redeemed)
@@ -48,7 +48,11 @@ def redeem_points(
         raise InvalidInput("name the reward the points are redeemed for")
     if session.get(Person, person_id) is None:
         raise NotFound(f"unknown person {person_id!r}")
-    query = select(LedgerHead).where(col(LedgerHead.person_id) == person_id)
+    query = (
+        select(LedgerHead)
+        .where(col(LedgerHead.person_id) == person_id)
+        .execution_options(populate_existing=True)
+    )
     if not is_sqlite(session.get_bind()):
         query = query.with_for_update()
     head = session.scalars(query).first()

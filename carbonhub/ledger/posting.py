@@ -72,6 +72,8 @@ HEAD_TABLE = table_of(LedgerHead)
 QUARANTINE_TABLE = table_of(QuarantinedEvent)
 
 Clock = Callable[[], datetime]
+NOTE_LENGTH = 500  # the width of ledger_entry.note
+DAY_UNIT = "day"  # a behaviour counted by the day is claimed once per local day
 
 
 @dataclass(slots=True)
@@ -107,6 +109,12 @@ class LedgerPoster:
         self.clock = clock
         self.methodologies = registry.all()
         self._capped = {cap.behaviour for m in self.methodologies for cap in m.caps}
+        self._month_capped = {
+            cap.behaviour
+            for m in self.methodologies
+            for cap in m.caps
+            if cap.per is CapPeriod.MONTH
+        }
         windows = [
             b.window_minutes for b in self.catalogue.behaviours if b.dedup is DedupRule.WINDOW
         ]
@@ -148,6 +156,9 @@ class _Batch:
         self.now = now
         self.results: dict[int, EventResult] = {}
         self.quarantine: list[dict[str, Any]] = []
+        # (index, index of its first copy, event): an event repeated within the batch shares
+        # the first copy's fate, which is known only at the end of the batch.
+        self.repeats: list[tuple[int, int, BehaviourEvent]] = []
         self.entries: list[dict[str, Any]] = []
         self.deltas = RollupDeltas()
 
@@ -202,7 +213,7 @@ class _Batch:
     def _validate(
         self, raw_events: Sequence[BehaviourEvent | Mapping[str, Any]]
     ) -> list[tuple[int, ValidEvent, str]]:
-        seen: dict[tuple[str, str], str] = {}
+        seen: dict[tuple[str, str], tuple[str, int]] = {}
         valid = []
         for index, raw in enumerate(raw_events):
             try:
@@ -217,8 +228,9 @@ class _Batch:
             digest = event_digest(event, checked.measures)
             key = (event.source, event.external_id)
             if key in seen:
-                if seen[key] == digest:
-                    self.duplicate(index, event, event.person_id, None)
+                first_digest, first_index = seen[key]
+                if first_digest == digest:
+                    self.repeats.append((index, first_index, event))
                 else:
                     self.refuse(
                         index,
@@ -227,7 +239,7 @@ class _Batch:
                         f"{event.source} event {event.external_id} appears twice in the batch with different content",
                     )
                 continue
-            seen[key] = digest
+            seen[key] = (digest, index)
             valid.append((index, checked, digest))
         return valid
 
@@ -311,24 +323,39 @@ class _Batch:
     def _load_usage(
         self, candidates: list[_Candidate]
     ) -> dict[tuple[str, str, str], dict[date, DayUsage]]:
+        """Earlier credits the caps count against: the event days, or whole months for month caps."""
+        usage: dict[tuple[str, str, str], dict[date, DayUsage]] = {}
         capped = [c for c in candidates if c.event.behaviour in self.poster._capped]
-        if not capped:
-            return {}
-        days = [c.day for c in capped]
-        first, last = min(days), max(days)
-        return load_cap_usage(
-            self.session,
-            requests=[(c.facts.person_id, c.event.behaviour) for c in capped],
-            first_day=first.replace(day=1),
-            last_day=last.replace(day=calendar.monthrange(last.year, last.month)[1]),
-        )
+        monthly = [c for c in capped if c.event.behaviour in self.poster._month_capped]
+        daily = [c for c in capped if c.event.behaviour not in self.poster._month_capped]
+        for group, whole_months in ((daily, False), (monthly, True)):
+            if not group:
+                continue
+            first, last = min(c.day for c in group), max(c.day for c in group)
+            if whole_months:
+                first = first.replace(day=1)
+                last = last.replace(day=calendar.monthrange(last.year, last.month)[1])
+            usage.update(
+                load_cap_usage(
+                    self.session,
+                    requests=[(c.facts.person_id, c.event.behaviour) for c in group],
+                    first_day=first,
+                    last_day=last,
+                )
+            )
+        return usage
 
     def _duplicate_claim(self, c: _Candidate, claims: ClaimIndex) -> Claim | None:
         behaviour = c.valid.behaviour
         if behaviour.dedup is DedupRule.WINDOW:
             window = timedelta(minutes=behaviour.window_minutes)
             return claims.within(
-                c.facts.person_id, behaviour.code, c.event.occurred_at, window, c.event.source
+                c.facts.person_id,
+                behaviour.code,
+                c.event.occurred_at,
+                window,
+                c.event.source,
+                day=c.day if behaviour.count_unit == DAY_UNIT else None,
             )
         if c.event.reference:
             return claims.by_reference(
@@ -383,7 +410,7 @@ class _Batch:
             "factor_g": None if primary.factor_g is None else str(primary.factor_g),
             "reduction_mg": primary.reduction_mg,
             "status": primary.status.value,
-            "note": primary.note,
+            "note": None if primary.note is None else primary.note[:NOTE_LENGTH],
             "reductions": canonical_json(reductions_json(quantifications)),
             "points": points,
             "event_digest": c.digest,
@@ -396,7 +423,7 @@ class _Batch:
         claims.add(
             c.facts.person_id,
             event.behaviour,
-            Claim(event.occurred_at, event.source, event.external_id),
+            Claim(event.occurred_at, event.source, event.external_id, c.day),
             event.reference,
         )
         self.deltas.add(
@@ -457,6 +484,12 @@ class _Batch:
             )
 
     def finish(self) -> list[EventResult]:
+        for index, first_index, event in self.repeats:
+            first = self.results[first_index]
+            if first.outcome is Outcome.QUARANTINED and first.reason is not None:
+                self.refuse(index, event, first.reason, first.detail or first.reason.value)
+            else:
+                self.duplicate(index, event, first.person_id or event.person_id, first.seq)
         if self.quarantine:
             self.session.execute(insert(QUARANTINE_TABLE), self.quarantine)
         return [self.results[i] for i in sorted(self.results)]

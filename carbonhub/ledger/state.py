@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, exists, select, tuple_
+from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
@@ -149,10 +149,13 @@ def lock_heads(session: Session, person_ids: Iterable[str]) -> dict[str, HeadSta
     )
     heads: dict[str, HeadState] = {}
     for part in chunks(ids):
+        # populate_existing: a head the session already holds may be stale (the chain is
+        # advanced with Core UPDATEs), and a stale head would fork the chain.
         query = (
             select(LedgerHead)
             .where(col(LedgerHead.person_id).in_(part))
             .order_by(col(LedgerHead.person_id))
+            .execution_options(populate_existing=True)
         )
         if not is_sqlite(session.get_bind()):
             query = query.with_for_update()
@@ -205,6 +208,7 @@ class Claim:
     occurred_at: datetime
     source: str
     external_id: str
+    local_date: date | None = None
 
 
 class ClaimIndex:
@@ -223,15 +227,26 @@ class ClaimIndex:
             self._by_reference.setdefault((person_id, behaviour, reference), claim)
 
     def within(
-        self, person_id: str, behaviour: str, moment: datetime, window: timedelta, source: str
+        self,
+        person_id: str,
+        behaviour: str,
+        moment: datetime,
+        window: timedelta,
+        source: str,
+        *,
+        day: date | None = None,
     ) -> Claim | None:
-        """A claim by another source of the same behaviour within ``window`` of ``moment``."""
+        """A claim by another source of the same behaviour within ``window`` of ``moment``.
+
+        With ``day`` (behaviours counted by the day), only a claim on that local day matches:
+        two days' step counts are two claims however close their timestamps.
+        """
         claims = self._by_time.get((person_id, behaviour), [])
         start = bisect.bisect_left(claims, moment - window, key=lambda t: t[0])
         for occurred, claim in claims[start:]:
             if occurred > moment + window:
                 break
-            if claim.source != source:
+            if claim.source != source and (day is None or claim.local_date == day):
                 return claim
         return None
 
@@ -266,29 +281,38 @@ def load_claims(
         col(LedgerEntry.source),
         col(LedgerEntry.external_id),
         col(LedgerEntry.claim_reference),
+        col(LedgerEntry.local_date),
     )
     credit = col(LedgerEntry.entry_type) == "credit"
-    for part in chunks(sorted(set(window_requests))):
+    # Plain IN lists on indexed columns (SQLite cannot index row-value IN); exact pairs are
+    # checked below.
+    wanted_pairs = set(window_requests)
+    persons = sorted({p for p, _ in wanted_pairs})
+    behaviours = sorted({b for _, b in wanted_pairs})
+    for part in chunks(persons):
         query = select(*columns).where(
-            tuple_(col(LedgerEntry.person_id), col(LedgerEntry.behaviour_code)).in_(part),
+            col(LedgerEntry.person_id).in_(part),
+            col(LedgerEntry.behaviour_code).in_(behaviours),
             and_(col(LedgerEntry.occurred_at) >= lo, col(LedgerEntry.occurred_at) <= hi),
             credit,
             unreversed,
         )
-        for pid, behaviour, occurred, source, external_id, reference in session.execute(query):
-            index.add(pid, behaviour, Claim(occurred, source, external_id), reference)
-    for triple in chunks(sorted(set(reference_requests))):
+        for pid, behaviour, occurred, source, external_id, reference, day in session.execute(query):
+            if (pid, behaviour) in wanted_pairs:
+                index.add(pid, behaviour, Claim(occurred, source, external_id, day), reference)
+    wanted_triples = set(reference_requests)
+    references = sorted({r for _, _, r in wanted_triples})
+    referenced = sorted({b for _, b, _ in wanted_triples})
+    for part in chunks(references):
         query = select(*columns).where(
-            tuple_(
-                col(LedgerEntry.person_id),
-                col(LedgerEntry.behaviour_code),
-                col(LedgerEntry.claim_reference),
-            ).in_(triple),
+            col(LedgerEntry.behaviour_code).in_(referenced),
+            col(LedgerEntry.claim_reference).in_(part),
             credit,
             unreversed,
         )
-        for pid, behaviour, occurred, source, external_id, reference in session.execute(query):
-            index.add(pid, behaviour, Claim(occurred, source, external_id), reference)
+        for pid, behaviour, occurred, source, external_id, reference, day in session.execute(query):
+            if (pid, behaviour, reference) in wanted_triples:
+                index.add(pid, behaviour, Claim(occurred, source, external_id, day), reference)
     return index
 
 
@@ -313,7 +337,9 @@ def load_cap_usage(
     """
     usage: dict[tuple[str, str, str], dict[date, DayUsage]] = defaultdict(dict)
     rollup = PersonDailyRollup
-    for part in chunks(sorted(set(requests))):
+    wanted = set(requests)
+    behaviours = sorted({b for _, b in wanted})
+    for part in chunks(sorted({p for p, _ in wanted})):
         query = select(
             col(rollup.person_id),
             col(rollup.behaviour_code),
@@ -322,10 +348,12 @@ def load_cap_usage(
             col(rollup.counted),
             col(rollup.reduction_mg),
         ).where(
-            tuple_(col(rollup.person_id), col(rollup.behaviour_code)).in_(part),
+            col(rollup.person_id).in_(part),
             col(rollup.local_date) >= first_day,
             col(rollup.local_date) <= last_day,
+            col(rollup.behaviour_code).in_(behaviours),
         )
         for pid, behaviour, key, day, counted, mg in session.execute(query):
-            usage[(pid, behaviour, key)][day] = DayUsage(counted, mg)
+            if (pid, behaviour) in wanted:
+                usage[(pid, behaviour, key)][day] = DayUsage(counted, mg)
     return usage

@@ -7,7 +7,8 @@ or a broken ``prev_hash`` link, or a chain shorter than its head records), and r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from carbonhub.db import is_sqlite
 from carbonhub.ledger.chain import GENESIS, HASHED_FIELDS, entry_hash
 from carbonhub.models import LedgerEntry, LedgerHead, table_of
 
@@ -57,20 +59,34 @@ _COLUMNS = [table_of(LedgerEntry).c[name] for name in ("id", *HASHED_FIELDS, "ha
 def verify_ledger(
     engine: Engine, on_entries: Callable[[int], None] | None = None
 ) -> VerificationReport:
-    """Walk every chain in (person, seq) order; stop at the first problem."""
-    with Session(engine) as session:
-        heads = {
-            h.person_id: (h.last_seq, h.last_hash) for h in session.scalars(select(LedgerHead))
-        }
-        checked = 0
-        persons = 0
-        walker = _ChainWalker()
-        query = (
-            select(*_COLUMNS)
-            .order_by(col(LedgerEntry.person_id), col(LedgerEntry.seq))
-            .execution_options(yield_per=5000)
-        )
-        for row in _rows(session, query):
+    """Walk every chain in (person, seq) order; stop at the first problem.
+
+    Heads and entries are read in one snapshot, so entries posted while the walk runs are
+    neither half-seen nor mistaken for a truncated chain.
+    """
+    with engine.connect() as connection:
+        if not is_sqlite(connection):
+            # SQLite's read transaction is a snapshot already (WAL); PostgreSQL's default
+            # READ COMMITTED would give each query its own.
+            connection.execution_options(isolation_level="REPEATABLE READ")
+        with Session(bind=connection) as session:
+            return _verify(session, on_entries)
+
+
+def _verify(session: Session, on_entries: Callable[[int], None] | None) -> VerificationReport:
+    heads = {h.person_id: (h.last_seq, h.last_hash) for h in session.scalars(select(LedgerHead))}
+    checked = 0
+    persons = 0
+    walker = _ChainWalker()
+    query = (
+        select(*_COLUMNS)
+        .order_by(col(LedgerEntry.person_id), col(LedgerEntry.seq))
+        .execution_options(yield_per=5000)
+    )
+    # closed even when the walk stops early (on PostgreSQL it is a server-side cursor)
+    with closing(session.execute(query)) as result:
+        for raw in result:
+            row: dict[str, Any] = dict(raw._mapping)
             if row["person_id"] != walker.person_id:
                 problem = walker.close(heads)
                 if problem is not None:
@@ -83,15 +99,10 @@ def verify_ledger(
             checked += 1
             if on_entries is not None and checked % 5000 == 0:
                 on_entries(5000)
-        problem = walker.close(heads)
-        if problem is None:
-            problem = _heads_without_entries(heads, walker.seen)
-        return VerificationReport(checked, persons, problem)
-
-
-def _rows(session: Session, query: Any) -> Iterator[dict[str, Any]]:
-    for row in session.execute(query):
-        yield dict(row._mapping)
+    problem = walker.close(heads)
+    if problem is None:
+        problem = _heads_without_entries(heads, walker.seen)
+    return VerificationReport(checked, persons, problem)
 
 
 class _ChainWalker:

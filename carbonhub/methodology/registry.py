@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from carbonhub.errors import NotFound
 from carbonhub.methodology.model import (
@@ -31,6 +32,7 @@ from carbonhub.methodology.model import (
 )
 
 DATA = resources.files("carbonhub.methodology") / "data"
+_Enum = TypeVar("_Enum", bound=StrEnum)
 
 
 class MethodologyDataError(ValueError):
@@ -139,11 +141,18 @@ def load_programmes(
             name_zh=_str(raw, "name_zh", source),
             region=_str(raw, "region", source),
             primary_methodology=_str(raw, "primary_methodology", source),
-            timezone=ZoneInfo(str(raw.get("timezone", default_timezone))),
-            grams_per_point=int(raw.get("grams_per_point", 10)),
+            timezone=_zone(raw.get("timezone", default_timezone), source),
+            grams_per_point=_int(raw, "grams_per_point", source, default=10),
             starts=_optional_date(raw, "starts", source),
             ends=_optional_date(raw, "ends", source),
         )
+        if not (programme.region.isdigit() and len(programme.region) == 6) or not (
+            programme.region.endswith("0000")
+        ):
+            raise MethodologyDataError(
+                f"{source}: programme {programme.id}: region {programme.region!r} is not a "
+                "province-level GB/T 2260 code (e.g. 110000)"
+            )
         if registry.get(programme.primary_methodology) is None:
             raise MethodologyDataError(
                 f"{source}: programme {programme.id} names unknown methodology "
@@ -193,8 +202,8 @@ def _behaviour(raw: Mapping[str, Any], source: object) -> BehaviourType:
         name_en=_str(raw, "name_en", source),
         units=units,
         count_unit=count_unit,
-        dedup=DedupRule(_str(raw, "dedup", source)),
-        window_minutes=int(raw.get("window_minutes", 0)),
+        dedup=_enum(DedupRule, raw, "dedup", source),
+        window_minutes=_int(raw, "window_minutes", source, default=0),
         max_per_event=limits,
         max_speed_kmh=None if speed is None else _decimal(speed, f"{code} max_speed_kmh", source),
         commute_mode=bool(raw.get("commute_mode", False)),
@@ -220,12 +229,18 @@ def load_methodology(source: Traversable | Path) -> Methodology:
     caps = tuple(
         Cap(
             behaviour=_str(c, "behaviour", source),
-            per=CapPeriod(_str(c, "per", source)),
-            max_count=None if c.get("max_count") is None else int(c["max_count"]),
+            per=_enum(CapPeriod, c, "per", source),
+            max_count=None if c.get("max_count") is None else _int(c, "max_count", source),
             max_grams=_optional_decimal(c, "max_grams", source),
         )
         for c in raw.get("cap", [])
     )
+    effective_from = _date(raw, "effective_from", source)
+    effective_to = _optional_date(raw, "effective_to", source)
+    if effective_to is not None and effective_to < effective_from:
+        raise MethodologyDataError(
+            f"{source}: effective_to {effective_to} is before effective_from {effective_from}"
+        )
     return Methodology(
         id=_str(raw, "id", source),
         version=_str(raw, "version", source),
@@ -234,8 +249,8 @@ def load_methodology(source: Traversable | Path) -> Methodology:
         publisher=_str(raw, "publisher", source),
         source=_str(raw, "source", source),
         source_url=raw.get("source_url"),
-        effective_from=_date(raw, "effective_from", source),
-        effective_to=_optional_date(raw, "effective_to", source),
+        effective_from=effective_from,
+        effective_to=effective_to,
         factors=factors,
         caps=caps,
         note=raw.get("note"),
@@ -280,10 +295,23 @@ def _check_against_catalogue(methodology: Methodology, catalogue: Catalogue) -> 
             raise MethodologyDataError(
                 f"methodology {methodology.key}: cap on {cap.behaviour} needs max_count or max_grams"
             )
+        if (cap.max_count is not None and cap.max_count <= 0) or (
+            cap.max_grams is not None and cap.max_grams <= 0
+        ):
+            raise MethodologyDataError(
+                f"methodology {methodology.key}: cap on {cap.behaviour} must be positive"
+            )
 
 
-def _version_key(version: str) -> tuple[int | str, ...]:
-    return tuple(int(p) if p.isdigit() else p for p in version.split("."))
+def _version_key(version: str) -> tuple[tuple[int, int, str], ...]:
+    """Order versions part by part: numbers as numbers ("1.10" > "1.9"), a pre-release suffix
+    before its release ("1.0-rc1" < "1.0"), never comparing a number with text."""
+    key = []
+    for part in version.split("."):
+        rest = part.lstrip("0123456789")
+        digits = part[: len(part) - len(rest)]
+        key.append((int(digits) if digits else -1, 0 if rest else 1, rest))
+    return tuple(key)
 
 
 def _read_toml(source: Traversable | Path) -> dict[str, Any]:
@@ -305,18 +333,45 @@ def _decimal(value: Any, what: str, source: object) -> Decimal:
     if isinstance(value, float):
         raise MethodologyDataError(f"{source}: {what}: write decimals as strings, not floats")
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except InvalidOperation as exc:
         raise MethodologyDataError(f"{source}: {what}: not a number: {value!r}") from exc
+    if not number.is_finite():
+        raise MethodologyDataError(f"{source}: {what}: not a finite number: {value!r}")
+    return number
 
 
 def _optional_decimal(raw: Mapping[str, Any], key: str, source: object) -> Decimal | None:
     return None if raw.get(key) is None else _decimal(raw[key], key, source)
 
 
+def _int(raw: Mapping[str, Any], key: str, source: object, default: int | None = None) -> int:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MethodologyDataError(f"{source}: {key!r} must be a whole number, not {value!r}")
+    return value
+
+
+def _enum(kind: type[_Enum], raw: Mapping[str, Any], key: str, source: object) -> _Enum:
+    value = _str(raw, key, source)
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise MethodologyDataError(f"{source}: {key} {value!r} is not one of {allowed}") from None
+
+
+def _zone(value: Any, source: object) -> ZoneInfo:
+    try:
+        return ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise MethodologyDataError(f"{source}: unknown time zone {value!r}") from None
+
+
 def _date(raw: Mapping[str, Any], key: str, source: object) -> date:
     value = raw.get(key)
-    if not isinstance(value, date):
+    # a TOML date-time is a datetime (a date subclass) and would not compare with a date
+    if not isinstance(value, date) or isinstance(value, datetime):
         raise MethodologyDataError(f"{source}: {key!r} must be a date (YYYY-MM-DD)")
     return value
 
