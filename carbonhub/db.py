@@ -16,6 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -129,11 +130,21 @@ def _alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+class MigrationFailed(CarbonhubError):
+    """The database's schema cannot be brought to this version of carbonhub."""
+
+
 def upgrade_database(engine: Engine) -> None:
     """Apply every pending Alembic migration (idempotent)."""
     check_reachable(engine)
-    with engine.begin() as connection:
-        command.upgrade(_alembic_config(connection), "head")
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "head")
+    except CommandError as exc:
+        raise MigrationFailed(
+            f"cannot migrate {redact_url(str(engine.url))}: {exc} "
+            "(was it created by a newer carbonhub?)"
+        ) from exc
 
 
 def head_revision() -> str | None:

@@ -52,11 +52,17 @@ def prepare_database(engine: Engine) -> None:
 
 def open_hub(settings: Settings, *, engine: Engine | None = None, upgrade: bool = True) -> Hub:
     """Connect to the database (migrating it when ``upgrade``) and load the rules."""
+    owned = engine is None
     engine = engine or create_db_engine(settings.database_url)
-    if upgrade:
-        prepare_database(engine)
-    registry = packaged_registry()
-    programmes = load_programmes(registry, settings.timezone, settings.programmes_file)
-    with read_session(engine) as session:
-        regions = RegionTree.load(session)
+    try:
+        if upgrade:
+            prepare_database(engine)
+        registry = packaged_registry()
+        programmes = load_programmes(registry, settings.timezone, settings.programmes_file)
+        with read_session(engine) as session:
+            regions = RegionTree.load(session)
+    except BaseException:
+        if owned:
+            engine.dispose()
+        raise
     return Hub(settings, engine, registry, programmes, regions)

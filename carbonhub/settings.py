@@ -49,4 +49,4 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         """True when running as a production deployment."""
-        return self.env is Environment.PRODUCTION
+        return self.env == Environment.PRODUCTION

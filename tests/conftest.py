@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures.database",
     "tests.fixtures.actors",
+    "tests.fixtures.graphql",
 ]

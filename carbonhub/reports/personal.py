@@ -1,12 +1,13 @@
 """A person's own ledger: totals from the person rollup, entries from the ledger itself.
 
-Callers pass the access policy's clause for the person column; a principal who may not read
+Callers pass the access policy as a function from a person-id column to a clause; a principal who may not read
 this person gets empty results, never someone else's rows.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -74,7 +75,7 @@ class PersonalLedger:
         person_id: str,
         methodology: Methodology,
         period: Period,
-        visible: ColumnElement[bool],
+        visible: Callable[[ColumnElement[str]], ColumnElement[bool]],
     ) -> None:
         self.engine = engine
         self.person_id = person_id
@@ -87,7 +88,7 @@ class PersonalLedger:
             PERSON_ROLLUP.c.person_id == self.person_id,
             PERSON_ROLLUP.c.methodology_key == self.methodology.key,
             PERSON_ROLLUP.c.local_date.between(self.period.start, self.period.end),
-            self.visible,
+            self.visible(PERSON_ROLLUP.c.person_id),
         )
 
     def total_mg(self) -> int:
@@ -129,7 +130,7 @@ class PersonalLedger:
         where = and_(
             e.c.person_id == self.person_id,
             e.c.local_date.between(self.period.start, self.period.end),
-            self.visible,
+            self.visible(e.c.person_id),
         )
         if before_seq is not None:
             where = and_(where, e.c.seq < before_seq)

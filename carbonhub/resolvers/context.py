@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import strawberry
-from starlette.concurrency import run_in_threadpool
 
 from carbonhub.auth import Principal
 from carbonhub.hub import Hub
 from carbonhub.resolvers.loaders import Loaders
+from carbonhub.resolvers.threads import in_thread
 
 T = TypeVar("T")
 
@@ -31,7 +30,4 @@ class Context:
 
 Info = strawberry.Info[Context, None]
 
-
-async def in_thread(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run blocking database work off the event loop (each call uses its own connection)."""
-    return await run_in_threadpool(function, *args, **kwargs)
+__all__ = ["Context", "Info", "in_thread"]

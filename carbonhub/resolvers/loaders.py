@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
-from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 
 from carbonhub.auth import Principal
 from carbonhub.consent import policy
 from carbonhub.hub import Hub
 from carbonhub.models import Enterprise, Person, Region, table_of
+from carbonhub.resolvers.threads import in_thread
 
 
 class Loaders:
@@ -36,7 +36,7 @@ class Loaders:
                 rows = session.scalars(select(Region).where(col(Region.code).in_(codes)))
                 return {r.code: r for r in rows}
 
-        found = await run_in_threadpool(load)
+        found = await in_thread(load)
         return [found.get(code) for code in codes]
 
     async def _persons(self, ids: Sequence[str]) -> list[Person | None]:
@@ -47,7 +47,7 @@ class Loaders:
                 rows = session.scalars(select(Person).where(col(Person.id).in_(ids), visible))
                 return {p.id: p for p in rows}
 
-        found = await run_in_threadpool(load)
+        found = await in_thread(load)
         return [found.get(pid) for pid in ids]
 
     async def _enterprises(self, ids: Sequence[str]) -> list[Enterprise | None]:
@@ -56,5 +56,5 @@ class Loaders:
                 rows = session.scalars(select(Enterprise).where(col(Enterprise.id).in_(ids)))
                 return {e.id: e for e in rows}
 
-        found = await run_in_threadpool(load)
+        found = await in_thread(load)
         return [found.get(eid) for eid in ids]

@@ -9,7 +9,7 @@ from carbonhub.consent import policy
 from carbonhub.db import read_session, write_session
 from carbonhub.errors import NotFound, Unauthenticated
 from carbonhub.ledger import PointsBalance, points_balance, redeem_points
-from carbonhub.models import LedgerEntry, Person, PointsRedemption, table_of
+from carbonhub.models import Person, PointsRedemption
 from carbonhub.reports import EntryView, PersonalLedger, choose_methodology
 from carbonhub.resolvers.common import decode_cursor, encode_cursor, page_size, period_argument
 from carbonhub.resolvers.context import Info, in_thread
@@ -44,7 +44,7 @@ def personal_ledger(
 ) -> PersonalLedger:
     """The person's ledger view under a methodology (default: their programme's primary)."""
     hub = info.context.hub
-    visible = policy.person_rows(info.context.principal, table_of(LedgerEntry).c.person_id)
+    principal = info.context.principal
     return PersonalLedger(
         engine=hub.engine,
         person_id=subject.id,
@@ -52,7 +52,7 @@ def personal_ledger(
             hub.registry, hub.programmes, subject.home_region_code, methodology
         ),
         period=period_argument(hub, subject.home_region_code, period, start, end),
-        visible=visible,
+        visible=lambda person_column: policy.person_rows(principal, person_column),
     )
 
 

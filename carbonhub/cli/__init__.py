@@ -1,0 +1,5 @@
+"""The ``carbonhub`` command."""
+
+from carbonhub.cli.main import main
+
+__all__ = ["main"]

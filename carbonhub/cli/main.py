@@ -1,0 +1,154 @@
+"""``carbonhub``: serve, build the demo, migrate, verify the ledger, export the schema."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+import uvicorn
+
+from carbonhub import __version__
+from carbonhub.cli.common import database_option, fail, opened_hub, progress_bar, settings_for
+from carbonhub.db import DatabaseUnavailable, create_db_engine, redact_url, write_session
+from carbonhub.errors import CarbonhubError
+from carbonhub.hub import prepare_database
+
+
+@click.group()
+@click.version_option(__version__, prog_name="carbonhub")
+def main() -> None:
+    """carbonhub: the data hub of carbon-inclusive (碳普惠) programmes."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@database_option
+def serve(host: str, port: int, database_url: str | None) -> None:
+    """Migrate the database if needed and serve GraphQL, health and readiness."""
+    from carbonhub.app import create_app
+
+    with opened_hub(settings_for(database_url)) as hub:
+        url = redact_url(str(hub.engine.url))
+        click.echo(f"carbonhub serving {url} at http://{host}:{port}/graphql", err=True)
+        uvicorn.run(create_app(hub=hub), host=host, port=port, log_level="info")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--citizens", default=2000, show_default=True, type=click.IntRange(50, 200_000))
+@click.option("--seed", default=2023, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Build the demo database and stop.")
+@database_option
+def demo(
+    host: str, port: int, citizens: int, seed: int, no_serve: bool, database_url: str | None
+) -> None:
+    """Build (or reuse) the 2023 Beijing Green Life Season demo, then serve it."""
+    from carbonhub.app import create_app
+    from carbonhub.demo import DemoPlan, build_demo
+
+    with opened_hub(settings_for(database_url)) as hub:
+        try:
+            result = build_demo(hub, DemoPlan(citizens=citizens, seed=seed), progress=progress_bar)
+        except CarbonhubError as exc:
+            fail(str(exc))
+        click.echo(result.summary(), err=True)
+        click.echo(f"demo credentials: {result.credentials_file}", err=True)
+        if no_serve:
+            return
+        click.echo(f"GraphiQL: http://{host}:{port}/graphql", err=True)
+        uvicorn.run(create_app(hub=hub), host=host, port=port, log_level="info")
+
+
+@main.group()
+def db() -> None:
+    """Database administration."""
+
+
+@db.command()
+@database_option
+def upgrade(database_url: str | None) -> None:
+    """Apply pending migrations and load the packaged reference data."""
+    engine = create_db_engine(settings_for(database_url).database_url)
+    try:
+        prepare_database(engine)
+    except DatabaseUnavailable as exc:
+        fail(str(exc))
+    finally:
+        engine.dispose()
+    click.echo("database is up to date", err=True)
+
+
+@main.group()
+def ledger() -> None:
+    """Ledger verification and corrections."""
+
+
+@ledger.command()
+@database_option
+def verify(database_url: str | None) -> None:
+    """Recompute every hash chain; exit 1 naming the first edited, deleted or reordered entry."""
+    from carbonhub.ledger import verify_ledger
+
+    with (
+        opened_hub(settings_for(database_url), upgrade=False) as hub,
+        progress_bar("verifying", None) as advance,
+    ):
+        report = verify_ledger(hub.engine, on_entries=advance)
+    if report.problem is not None:
+        fail(f"ledger verification failed at {report.problem.describe()}", code=1)
+    click.echo(f"ledger verified: {report.entries} entries in {report.persons} chains, all intact")
+
+
+@ledger.command()
+@click.argument("entry_id", type=int)
+@click.option("--reason", required=True, help="Why the entry is reversed (kept on the reversal).")
+@database_option
+def reverse(entry_id: int, reason: str, database_url: str | None) -> None:
+    """Cancel a credit with a reversal entry (entries are never edited)."""
+    from carbonhub.ledger import reverse_entry
+
+    with opened_hub(settings_for(database_url)) as hub:
+        try:
+            with write_session(hub.engine) as session:
+                reversal = reverse_entry(
+                    session, entry_id=entry_id, reason=reason, programmes=hub.programmes
+                )
+        except CarbonhubError as exc:
+            fail(str(exc), code=1)
+    click.echo(
+        f"entry {entry_id} reversed by entry {reversal.id} (person {reversal.person_id}, seq {reversal.seq})"
+    )
+
+
+@ledger.command("rebuild-rollups")
+@database_option
+def rebuild(database_url: str | None) -> None:
+    """Recompute every rollup from the ledger entries (a repair tool)."""
+    from carbonhub.ledger import rebuild_rollups
+
+    with opened_hub(settings_for(database_url)) as hub, write_session(hub.engine) as session:
+        rebuild_rollups(session)
+    click.echo("rollups rebuilt from the ledger", err=True)
+
+
+@main.command("export-schema")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to a file instead of stdout.",
+)
+def export_schema(output: Path | None) -> None:
+    """Print the GraphQL schema (Federation v2 subgraph SDL)."""
+    from carbonhub.schema import schema
+
+    sdl = schema.as_str() + "\n"
+    if output is None:
+        click.echo(sdl, nl=False)
+    else:
+        output.write_text(sdl, encoding="utf-8")
+        click.echo(f"schema written to {output}", err=True)

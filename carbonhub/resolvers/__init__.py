@@ -1,0 +1,1 @@
+"""GraphQL resolvers: thin adapters from arguments to domain services, and DataLoaders."""
