@@ -34,7 +34,7 @@ class Hub:
 
     def poster(self) -> LedgerPoster:
         """A ledger poster under this hub's methodologies and programmes."""
-        return LedgerPoster(self.registry, self.programmes)
+        return LedgerPoster(self.registry, self.programmes, default_timezone=self.settings.timezone)
 
     def refresh_regions(self) -> Hub:
         """A copy with the region tree re-read from the database."""

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, bindparam, insert, update
 from sqlalchemy.orm import Session
@@ -102,8 +103,10 @@ class LedgerPoster:
         programmes: ProgrammeDirectory,
         *,
         clock: Clock = utcnow,
+        default_timezone: str = "Asia/Shanghai",
     ) -> None:
         self.registry = registry
+        self.default_zone = ZoneInfo(default_timezone)
         self.catalogue = registry.catalogue
         self.programmes = programmes
         self.clock = clock
@@ -257,17 +260,17 @@ class _Batch:
                     f"no person {event.person_id!r} is registered",
                 )
                 continue
-            programme = self.poster.programmes.for_region(facts.home_region)
-            if programme is None:
+            placed = self._programme_on(facts, event.occurred_at)
+            if isinstance(placed, str):
                 self.refuse(
                     index,
                     event,
                     Rejection.NO_PROGRAMME,
-                    f"no carbon-inclusion programme covers region {facts.home_region}",
+                    f"no carbon-inclusion programme covers region {placed}",
                 )
                 continue
+            programme, day = placed
             primary = self.poster.registry.resolve(programme.primary_methodology)
-            day = local_date(event.occurred_at, programme.timezone)
             if not primary.in_effect(day):
                 until = primary.effective_to.isoformat() if primary.effective_to else "open"
                 self.refuse(
@@ -279,6 +282,23 @@ class _Batch:
                 continue
             candidates.append(_Candidate(index, checked, digest, facts, programme, primary, day))
         return candidates
+
+    def _programme_on(
+        self, facts: PersonFacts, occurred_at: datetime
+    ) -> tuple[Programme, date] | str:
+        """The programme of the district the person lived in that day, and the local day.
+
+        The day is first read in the home programme's time zone; a person who had moved to a
+        region under another programme is placed there (and the day re-read in its zone).
+        Returns the region code when no programme covers it.
+        """
+        home = self.poster.programmes.for_region(facts.home_region)
+        zone = home.timezone if home is not None else self.poster.default_zone
+        region = facts.region_on(local_date(occurred_at, zone))
+        programme = self.poster.programmes.for_region(region)
+        if programme is None:
+            return region
+        return programme, local_date(occurred_at, programme.timezone)
 
     def _drop_posted(self, candidates: list[_Candidate]) -> list[_Candidate]:
         posted = posted_events(
@@ -358,9 +378,7 @@ class _Batch:
                 day=c.day if behaviour.count_unit == DAY_UNIT else None,
             )
         if c.event.reference:
-            return claims.by_reference(
-                c.facts.person_id, behaviour.code, c.event.reference, c.event.source
-            )
+            return claims.by_reference(c.facts.person_id, behaviour.code, c.event.reference)
         return None
 
     def _post_one(

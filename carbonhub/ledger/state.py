@@ -250,12 +250,13 @@ class ClaimIndex:
                 return claim
         return None
 
-    def by_reference(
-        self, person_id: str, behaviour: str, reference: str, source: str
-    ) -> Claim | None:
-        """A claim by another source of the same behaviour with the same reference."""
-        claim = self._by_reference.get((person_id, behaviour, reference))
-        return claim if claim is not None and claim.source != source else None
+    def by_reference(self, person_id: str, behaviour: str, reference: str) -> Claim | None:
+        """An earlier claim of the same behaviour with the same reference, from any source.
+
+        A reference (waybill or order number) names one behaviour instance, so it counts once
+        even when one provider sends it again under a new id.
+        """
+        return self._by_reference.get((person_id, behaviour, reference))
 
 
 def load_claims(

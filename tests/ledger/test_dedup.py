@@ -162,3 +162,12 @@ def test_given_one_local_day_of_walking_from_two_sources_then_it_is_counted_once
     report = post([walk(person, "2023-07-02 12:00", "alipay")])  # 20:00 on 2023-07-02, local
 
     assert report.results[0].reason is Rejection.DUPLICATE_CLAIM
+
+
+def test_given_one_provider_resending_a_waybill_under_a_new_id_then_it_is_counted_once(
+    make_person, post
+):
+    person = make_person()
+    report = post([waybill(person, "logistics", "SF100"), waybill(person, "logistics", "SF100")])
+    assert report.posted == 1
+    assert report.results[1].reason is Rejection.DUPLICATE_CLAIM
