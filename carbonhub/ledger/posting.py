@@ -21,10 +21,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, bindparam, insert, update
+from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
 
 from carbonhub.db import write_session
+from carbonhub.ledger.bulk import BulkWriter
 from carbonhub.ledger.chain import canonical_json, entry_hash
 from carbonhub.ledger.events import (
     BehaviourEvent,
@@ -39,6 +40,7 @@ from carbonhub.ledger.events import (
 )
 from carbonhub.ledger.rollups import Contribution, RollupDeltas
 from carbonhub.ledger.state import (
+    HEAD_COLUMNS,
     Claim,
     ClaimIndex,
     DayUsage,
@@ -69,6 +71,7 @@ from carbonhub.models import LedgerEntry, LedgerHead, QuarantinedEvent, table_of
 from carbonhub.periods import local_date
 
 ENTRY_TABLE = table_of(LedgerEntry)
+ENTRY_COLUMNS = tuple(c.name for c in ENTRY_TABLE.columns if c.name != "id")
 HEAD_TABLE = table_of(LedgerHead)
 QUARANTINE_TABLE = table_of(QuarantinedEvent)
 
@@ -164,6 +167,7 @@ class _Batch:
         self.repeats: list[tuple[int, int, BehaviourEvent]] = []
         self.entries: list[dict[str, Any]] = []
         self.deltas = RollupDeltas()
+        self.employer_json: dict[tuple[str, ...], str] = {}
 
     # -- outcomes -----------------------------------------------------------------------------
 
@@ -421,7 +425,7 @@ class _Batch:
             "occurred_at": event.occurred_at,
             "local_date": c.day,
             "region_code": region,
-            "employers": canonical_json(list(employers)),
+            "employers": self._employers_json(employers),
             "programme_id": c.programme.id,
             "methodology_id": c.primary.id,
             "methodology_version": c.primary.version,
@@ -456,6 +460,12 @@ class _Batch:
             event.source, event.external_id, Outcome.POSTED, c.facts.person_id, entry["seq"]
         )
 
+    def _employers_json(self, employers: tuple[str, ...]) -> str:
+        text = self.employer_json.get(employers)
+        if text is None:
+            text = self.employer_json[employers] = canonical_json(list(employers))
+        return text
+
     def _quantify(
         self,
         c: _Candidate,
@@ -483,23 +493,17 @@ class _Batch:
         return q
 
     def _write(self, heads: dict[str, HeadState]) -> None:
-        if self.entries:
-            self.session.execute(insert(ENTRY_TABLE), self.entries)
+        writer = BulkWriter(self.session)
+        writer.insert(
+            ENTRY_TABLE, ENTRY_COLUMNS, [tuple(e[c] for c in ENTRY_COLUMNS) for e in self.entries]
+        )
         self.deltas.flush(self.session)
-        changed = [h.row() for h in heads.values() if h.changed]
-        if changed:
-            self.session.execute(
-                update(HEAD_TABLE)
-                .where(HEAD_TABLE.c.person_id == bindparam("b_person_id"))
-                .values(
-                    last_seq=bindparam("last_seq"),
-                    last_hash=bindparam("last_hash"),
-                    points_remainder_mg=bindparam("points_remainder_mg"),
-                    points_earned=bindparam("points_earned"),
-                    points_redeemed=bindparam("points_redeemed"),
-                ),
-                changed,
-            )
+        writer.update(
+            HEAD_TABLE,
+            "person_id",
+            HEAD_COLUMNS[1:],
+            [h.row() for h in heads.values() if h.changed],
+        )
 
     def finish(self) -> list[EventResult]:
         for index, first_index, event in self.repeats:

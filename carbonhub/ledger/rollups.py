@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from carbonhub.db import upsert_adding
+from carbonhub.ledger.bulk import BulkWriter
 from carbonhub.models import (
     EnterpriseDailyRollup,
     LedgerEntry,
@@ -90,63 +90,55 @@ class RollupDeltas:
 
     def flush(self, session: Session) -> None:
         """Write the sums into the rollup tables (insert, or add to the existing row)."""
-        upsert_adding(
-            session,
+        writer = BulkWriter(session)
+        writer.upsert_adding(
             REGION,
-            [
-                {
-                    "region_code": k[0],
-                    "local_date": k[1],
-                    "behaviour_code": k[2],
-                    "methodology_key": k[3],
-                    "entries": v[0],
-                    "quantity_milli": v[1],
-                    "reduction_mg": v[2],
-                }
-                for k, v in self.region.items()
-            ],
-            ["region_code", "local_date", "behaviour_code", "methodology_key"],
-            ["entries", "quantity_milli", "reduction_mg"],
+            (
+                "region_code",
+                "local_date",
+                "behaviour_code",
+                "methodology_key",
+                "entries",
+                "quantity_milli",
+                "reduction_mg",
+            ),
+            ("region_code", "local_date", "behaviour_code", "methodology_key"),
+            ("entries", "quantity_milli", "reduction_mg"),
+            [(*k, *v) for k, v in self.region.items()],
         )
-        upsert_adding(
-            session,
+        writer.upsert_adding(
             PERSON,
-            [
-                {
-                    "person_id": k[0],
-                    "local_date": k[1],
-                    "behaviour_code": k[2],
-                    "methodology_key": k[3],
-                    "region_code": v[0],
-                    "entries": v[1],
-                    "counted": v[2],
-                    "quantity_milli": v[3],
-                    "reduction_mg": v[4],
-                }
-                for k, v in self.person.items()
-            ],
-            ["person_id", "local_date", "behaviour_code", "methodology_key"],
-            ["entries", "counted", "quantity_milli", "reduction_mg"],
+            (
+                "person_id",
+                "local_date",
+                "behaviour_code",
+                "methodology_key",
+                "region_code",
+                "entries",
+                "counted",
+                "quantity_milli",
+                "reduction_mg",
+            ),
+            ("person_id", "local_date", "behaviour_code", "methodology_key"),
+            ("entries", "counted", "quantity_milli", "reduction_mg"),
+            [(*k, *v) for k, v in self.person.items()],
         )
-        upsert_adding(
-            session,
+        writer.upsert_adding(
             ENTERPRISE,
-            [
-                {
-                    "enterprise_id": k[0],
-                    "person_id": k[1],
-                    "local_date": k[2],
-                    "behaviour_code": k[3],
-                    "methodology_key": k[4],
-                    "entries": v[0],
-                    "quantity_milli": v[1],
-                    "reduction_mg": v[2],
-                    "project_emission_mg": v[3],
-                }
-                for k, v in self.enterprise.items()
-            ],
-            ["enterprise_id", "person_id", "local_date", "behaviour_code", "methodology_key"],
-            ["entries", "quantity_milli", "reduction_mg", "project_emission_mg"],
+            (
+                "enterprise_id",
+                "person_id",
+                "local_date",
+                "behaviour_code",
+                "methodology_key",
+                "entries",
+                "quantity_milli",
+                "reduction_mg",
+                "project_emission_mg",
+            ),
+            ("enterprise_id", "person_id", "local_date", "behaviour_code", "methodology_key"),
+            ("entries", "quantity_milli", "reduction_mg", "project_emission_mg"),
+            [(*k, *v) for k, v in self.enterprise.items()],
         )
 
 

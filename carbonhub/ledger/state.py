@@ -11,13 +11,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
-from carbonhub.db import insert_ignoring_conflicts, is_sqlite
+from carbonhub.db import is_sqlite
+from carbonhub.ledger.bulk import BulkWriter
 from carbonhub.ledger.chain import GENESIS
 from carbonhub.models import (
     Employment,
@@ -112,62 +113,60 @@ class HeadState:
     points_redeemed: int
     changed: bool = False
 
-    def row(self) -> dict[str, Any]:
-        """The values to write back."""
-        return {
-            "b_person_id": self.person_id,
-            "last_seq": self.last_seq,
-            "last_hash": self.last_hash,
-            "points_remainder_mg": self.points_remainder_mg,
-            "points_earned": self.points_earned,
-            "points_redeemed": self.points_redeemed,
-        }
+    def row(self) -> tuple[int, str, int, int, int, str]:
+        """The values to write back (``HEAD_COLUMNS`` after the key, then the key)."""
+        return (
+            self.last_seq,
+            self.last_hash,
+            self.points_remainder_mg,
+            self.points_earned,
+            self.points_redeemed,
+            self.person_id,
+        )
+
+
+HEAD_COLUMNS = (
+    "person_id",
+    "last_seq",
+    "last_hash",
+    "points_remainder_mg",
+    "points_earned",
+    "points_redeemed",
+)
 
 
 def lock_heads(session: Session, person_ids: Iterable[str]) -> dict[str, HeadState]:
     """Create missing chain heads and lock all of them for this transaction.
 
     On PostgreSQL the rows are locked ``FOR UPDATE`` in person order (no deadlocks between
-    concurrent batches); SQLite's write transaction already excludes other writers.
+    concurrent batches); SQLite's write transaction already excludes other writers. Heads are
+    read as plain rows, straight from the database, so nothing the session holds can be stale.
     """
     ids = sorted(set(person_ids))
-    insert_ignoring_conflicts(
-        session,
-        table_of(LedgerHead),
-        [
-            {
-                "person_id": pid,
-                "last_seq": 0,
-                "last_hash": GENESIS,
-                "points_remainder_mg": 0,
-                "points_earned": 0,
-                "points_redeemed": 0,
-            }
-            for pid in ids
-        ],
-        ["person_id"],
-    )
+    heads = _select_heads(session, ids)
+    missing = [pid for pid in ids if pid not in heads]
+    if missing:
+        BulkWriter(session).insert_ignoring_conflicts(
+            table_of(LedgerHead),
+            HEAD_COLUMNS,
+            ["person_id"],
+            [(pid, 0, GENESIS, 0, 0, 0) for pid in missing],
+        )
+        heads.update(_select_heads(session, missing))
+    return heads
+
+
+def _select_heads(session: Session, ids: Sequence[str]) -> dict[str, HeadState]:
+    table = table_of(LedgerHead)
+    lock = not is_sqlite(session.get_bind())
     heads: dict[str, HeadState] = {}
     for part in chunks(ids):
-        # populate_existing: a head the session already holds may be stale (the chain is
-        # advanced with Core UPDATEs), and a stale head would fork the chain.
-        query = (
-            select(LedgerHead)
-            .where(col(LedgerHead.person_id).in_(part))
-            .order_by(col(LedgerHead.person_id))
-            .execution_options(populate_existing=True)
-        )
-        if not is_sqlite(session.get_bind()):
+        query = select(*(table.c[name] for name in HEAD_COLUMNS)).where(table.c.person_id.in_(part))
+        query = query.order_by(table.c.person_id)
+        if lock:
             query = query.with_for_update()
-        for head in session.scalars(query):
-            heads[head.person_id] = HeadState(
-                head.person_id,
-                head.last_seq,
-                head.last_hash,
-                head.points_remainder_mg,
-                head.points_earned,
-                head.points_redeemed,
-            )
+        for row in session.execute(query):
+            heads[row[0]] = HeadState(*row)
     return heads
 
 
