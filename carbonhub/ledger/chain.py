@@ -47,9 +47,10 @@ HASHED_FIELDS = (
 
 
 def _canonical(value: Any) -> Any:
-    if isinstance(value, datetime):
+    kind = type(value)
+    if kind is datetime:
         return value.astimezone(UTC).isoformat()
-    if isinstance(value, date):
+    if kind is date:
         return value.isoformat()
     return value
 

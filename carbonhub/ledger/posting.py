@@ -125,6 +125,11 @@ class LedgerPoster:
             b.window_minutes for b in self.catalogue.behaviours if b.dedup is DedupRule.WINDOW
         ]
         self._max_window = timedelta(minutes=max(windows, default=0))
+        # per behaviour, the methodologies with a factor for it (the others say "not covered")
+        self.covering: dict[str, tuple[Methodology, ...]] = {
+            b.code: tuple(m for m in self.methodologies if m.factor_for(b.code) is not None)
+            for b in self.catalogue.behaviours
+        }
 
     def post(
         self,
@@ -403,8 +408,12 @@ class _Batch:
                 f"at {earlier.occurred_at.isoformat()}; counted once",
             )
             return
-        quantifications = [self._quantify(c, m, usage) for m in self.poster.methodologies]
-        primary = next(q for q in quantifications if q.methodology_key == c.primary.key)
+        covering = self.poster.covering.get(event.behaviour, ())
+        quantifications = [self._quantify(c, m, usage) for m in covering]
+        primary = next(
+            (q for q in quantifications if q.methodology_key == c.primary.key),
+            None,
+        ) or quantify(Activity(event.behaviour, c.valid.measures, c.day), c.primary)
         region = c.facts.region_on(c.day)
         employers = c.facts.employers_on(c.day)
         points = _earn_points(head, primary.reduction_mg, c.programme)

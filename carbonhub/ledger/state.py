@@ -11,9 +11,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import ARRAY, ColumnElement, and_, any_, bindparam, exists, select
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
@@ -32,6 +32,23 @@ from carbonhub.models import (
 
 CHUNK = 900
 T = TypeVar("T")
+
+
+def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN (...)`` on SQLite; ``column = ANY(array)`` on PostgreSQL.
+
+    One array parameter keeps the statement text the same whatever the number of keys, so
+    PostgreSQL neither re-parses a statement of thousands of parameters nor needs chunking.
+    """
+    if is_sqlite(session.get_bind()):
+        result: ColumnElement[bool] = column.in_(values)
+        return result
+    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))  # type: ignore[no-any-return]
+
+
+def key_chunks(session: Session, items: Sequence[T]) -> Iterator[Sequence[T]]:
+    """Keys split into lookups: SQLite's parameter limit bounds IN lists; arrays need no split."""
+    return chunks(items) if is_sqlite(session.get_bind()) else iter([items] if items else [])
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -73,9 +90,11 @@ def load_persons(session: Session, person_ids: Iterable[str]) -> dict[str, Perso
     """Facts about the given persons; unknown ids are absent from the result."""
     ids = sorted(set(person_ids))
     facts: dict[str, PersonFacts] = {}
-    for part in chunks(ids):
+    for part in key_chunks(session, ids):
         for pid, home in session.execute(
-            select(col(Person.id), col(Person.home_region_code)).where(col(Person.id).in_(part))
+            select(col(Person.id), col(Person.home_region_code)).where(
+                one_of(session, col(Person.id), part)
+            )
         ):
             facts[pid] = PersonFacts(pid, home)
         residences = select(
@@ -85,7 +104,7 @@ def load_persons(session: Session, person_ids: Iterable[str]) -> dict[str, Perso
             col(Residence.region_code),
         )
         for pid, start, end, region in session.execute(
-            residences.where(col(Residence.person_id).in_(part))
+            residences.where(one_of(session, col(Residence.person_id), part))
         ):
             facts[pid].residences.append((start, end, region))
         jobs = select(
@@ -95,7 +114,7 @@ def load_persons(session: Session, person_ids: Iterable[str]) -> dict[str, Perso
             col(Employment.enterprise_id),
         )
         for pid, start, end, enterprise in session.execute(
-            jobs.where(col(Employment.person_id).in_(part))
+            jobs.where(one_of(session, col(Employment.person_id), part))
         ):
             facts[pid].employments.append((start, end, enterprise))
     return facts
@@ -160,8 +179,10 @@ def _select_heads(session: Session, ids: Sequence[str]) -> dict[str, HeadState]:
     table = table_of(LedgerHead)
     lock = not is_sqlite(session.get_bind())
     heads: dict[str, HeadState] = {}
-    for part in chunks(ids):
-        query = select(*(table.c[name] for name in HEAD_COLUMNS)).where(table.c.person_id.in_(part))
+    for part in key_chunks(session, ids):
+        query = select(*(table.c[name] for name in HEAD_COLUMNS)).where(
+            one_of(session, table.c.person_id, part)
+        )
         query = query.order_by(table.c.person_id)
         if lock:
             query = query.with_for_update()
@@ -188,13 +209,16 @@ def posted_events(
         by_source[source].append(external_id)
     found: dict[tuple[str, str], PostedEvent] = {}
     for source, external_ids in by_source.items():
-        for part in chunks(sorted(external_ids)):
+        for part in key_chunks(session, sorted(external_ids)):
             query = select(
                 col(LedgerEntry.external_id),
                 col(LedgerEntry.person_id),
                 col(LedgerEntry.seq),
                 col(LedgerEntry.event_digest),
-            ).where(col(LedgerEntry.source) == source, col(LedgerEntry.external_id).in_(part))
+            ).where(
+                col(LedgerEntry.source) == source,
+                one_of(session, col(LedgerEntry.external_id), part),
+            )
             for external_id, person_id, seq, digest in session.execute(query):
                 found[(source, external_id)] = PostedEvent(person_id, seq, digest)
     return found
@@ -289,10 +313,10 @@ def load_claims(
     wanted_pairs = set(window_requests)
     persons = sorted({p for p, _ in wanted_pairs})
     behaviours = sorted({b for _, b in wanted_pairs})
-    for part in chunks(persons):
+    for part in key_chunks(session, persons):
         query = select(*columns).where(
-            col(LedgerEntry.person_id).in_(part),
-            col(LedgerEntry.behaviour_code).in_(behaviours),
+            one_of(session, col(LedgerEntry.person_id), part),
+            one_of(session, col(LedgerEntry.behaviour_code), behaviours),
             and_(col(LedgerEntry.occurred_at) >= lo, col(LedgerEntry.occurred_at) <= hi),
             credit,
             unreversed,
@@ -303,10 +327,10 @@ def load_claims(
     wanted_triples = set(reference_requests)
     references = sorted({r for _, _, r in wanted_triples})
     referenced = sorted({b for _, b, _ in wanted_triples})
-    for part in chunks(references):
+    for part in key_chunks(session, references):
         query = select(*columns).where(
-            col(LedgerEntry.behaviour_code).in_(referenced),
-            col(LedgerEntry.claim_reference).in_(part),
+            one_of(session, col(LedgerEntry.behaviour_code), referenced),
+            one_of(session, col(LedgerEntry.claim_reference), part),
             credit,
             unreversed,
         )
@@ -339,7 +363,7 @@ def load_cap_usage(
     rollup = PersonDailyRollup
     wanted = set(requests)
     behaviours = sorted({b for _, b in wanted})
-    for part in chunks(sorted({p for p, _ in wanted})):
+    for part in key_chunks(session, sorted({p for p, _ in wanted})):
         query = select(
             col(rollup.person_id),
             col(rollup.behaviour_code),
@@ -348,10 +372,10 @@ def load_cap_usage(
             col(rollup.counted),
             col(rollup.reduction_mg),
         ).where(
-            col(rollup.person_id).in_(part),
+            one_of(session, col(rollup.person_id), part),
             col(rollup.local_date) >= first_day,
             col(rollup.local_date) <= last_day,
-            col(rollup.behaviour_code).in_(behaviours),
+            one_of(session, col(rollup.behaviour_code), behaviours),
         )
         for pid, behaviour, key, day, counted, mg in session.execute(query):
             if (pid, behaviour) in wanted:
