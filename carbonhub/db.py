@@ -60,7 +60,19 @@ def create_db_engine(url: str, **options: Any) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     options.setdefault("pool_pre_ping", True)
-    return create_engine(url, **options)
+    engine = create_engine(url, **options)
+    event.listen(engine, "connect", _postgresql_session)
+    return engine
+
+
+def _postgresql_session(dbapi_connection: Any, _record: Any) -> None:
+    # psycopg prepares a statement it sees often; PostgreSQL may then keep a generic plan made
+    # while a table was small (a sequential scan) for the life of the connection. Posting's
+    # key lookups keep one statement text for any number of keys, so they would be exposed:
+    # plan every execution against current statistics instead.
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_custom_plan")
+    dbapi_connection.commit()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
