@@ -30,7 +30,12 @@ Rows = Sequence[Sequence[Any]]
 
 
 def _sqlite_timestamp(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).strftime(SQLITE_TIMESTAMP)
+    # the same text as strftime(SQLITE_TIMESTAMP), at a fraction of the cost
+    return (
+        None
+        if value is None
+        else value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    )
 
 
 def _sqlite_date(value: date | None) -> str | None:

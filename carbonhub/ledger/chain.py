@@ -7,10 +7,12 @@ the previous entry's hash), so editing, deleting or reordering any entry breaks 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any
+
+import orjson
 
 GENESIS = "0" * 64
 
@@ -46,6 +48,10 @@ HASHED_FIELDS = (
 )
 
 
+_hashed = itemgetter(*HASHED_FIELDS)
+_TEMPORAL = (datetime, date)
+
+
 def _canonical(value: Any) -> Any:
     kind = type(value)
     if kind is datetime:
@@ -56,12 +62,17 @@ def _canonical(value: Any) -> Any:
 
 
 def entry_hash(entry: Mapping[str, Any]) -> str:
-    """The hash of an entry (a row mapping or an object with the hashed attributes)."""
-    values = [_canonical(entry[name]) for name in HASHED_FIELDS]
-    text = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    """The hash of an entry (a row mapping or an object with the hashed attributes).
+
+    The hashed text is compact JSON (UTF-8, no spaces) of the fields in ``HASHED_FIELDS``
+    order, timestamps in UTC ISO 8601: the same bytes as Python's ``json.dumps`` with
+    ``ensure_ascii=False`` and compact separators, so a verifier needs nothing but the
+    standard library.
+    """
+    values = [v if type(v) not in _TEMPORAL else _canonical(v) for v in _hashed(entry)]
+    return hashlib.sha256(orjson.dumps(values)).hexdigest()
 
 
 def canonical_json(value: Any) -> str:
     """Compact, key-sorted JSON: the stored form of the JSON columns, stable under hashing."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()

@@ -16,6 +16,8 @@ from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+import orjson
+
 
 class Rejection(StrEnum):
     """Why an event was quarantined instead of posted."""
@@ -252,7 +254,7 @@ def raw_payload(raw: object) -> str:
 
 def event_digest(event: BehaviourEvent, measures_milli: Mapping[str, int]) -> str:
     """SHA-256 of what the event says, so that a replay is told from a conflicting reuse of its id."""
-    canonical = json.dumps(
+    canonical = orjson.dumps(
         [
             event.source,
             event.external_id,
@@ -263,8 +265,6 @@ def event_digest(event: BehaviourEvent, measures_milli: Mapping[str, int]) -> st
             event.reference,
             event.duration_s,
             event.business_travel,
-        ],
-        separators=(",", ":"),
-        ensure_ascii=False,
+        ]
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical).hexdigest()

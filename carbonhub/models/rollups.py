@@ -1,6 +1,8 @@
 """Rollups kept in the same transaction as the ledger entries they sum.
 
-Reports read these, never the raw entries. Amounts are per methodology (``methodology_key`` is
+Reports read these, never the raw entries. They are derived data, rebuilt from the entries by
+``carbonhub ledger rebuild-rollups``, so they carry no foreign keys: the entries they sum do,
+and a key check per rollup row would cost posting more than writing the row. Amounts are per methodology (``methodology_key`` is
 ``id@version``), in milligrams CO2e and thousandths of the methodology's unit.
 """
 
@@ -20,7 +22,7 @@ class RegionDailyRollup(SQLModel, table=True):
         Index("ix_region_daily_rollup_report", "methodology_key", "region_code", "local_date"),
     )
 
-    region_code: str = Field(primary_key=True, foreign_key="region.code", max_length=6)
+    region_code: str = Field(primary_key=True, max_length=6)
     local_date: date = Field(primary_key=True)
     behaviour_code: str = Field(primary_key=True, max_length=64)
     methodology_key: str = Field(primary_key=True, max_length=80)
@@ -47,11 +49,11 @@ class PersonDailyRollup(SQLModel, table=True):
         ),
     )
 
-    person_id: str = Field(primary_key=True, foreign_key="person.id", max_length=40)
+    person_id: str = Field(primary_key=True, max_length=40)
     local_date: date = Field(primary_key=True)
     behaviour_code: str = Field(primary_key=True, max_length=64)
     methodology_key: str = Field(primary_key=True, max_length=80)
-    region_code: str = Field(foreign_key="region.code", max_length=6)
+    region_code: str = Field(max_length=6)
     entries: int = Field(default=0, sa_type=BigInteger)
     counted: int = Field(default=0, sa_type=BigInteger)
     quantity_milli: int = Field(default=0, sa_type=BigInteger)
@@ -72,8 +74,8 @@ class EnterpriseDailyRollup(SQLModel, table=True):
         ),
     )
 
-    enterprise_id: str = Field(primary_key=True, foreign_key="enterprise.id", max_length=40)
-    person_id: str = Field(primary_key=True, foreign_key="person.id", max_length=40)
+    enterprise_id: str = Field(primary_key=True, max_length=40)
+    person_id: str = Field(primary_key=True, max_length=40)
     local_date: date = Field(primary_key=True)
     behaviour_code: str = Field(primary_key=True, max_length=64)
     methodology_key: str = Field(primary_key=True, max_length=80)

@@ -110,10 +110,6 @@ def upgrade() -> None:
         sa.Column("entries", sa.BigInteger(), nullable=False),
         sa.Column("quantity_milli", sa.BigInteger(), nullable=False),
         sa.Column("reduction_mg", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["region_code"],
-            ["region.code"],
-        ),
         sa.PrimaryKeyConstraint("region_code", "local_date", "behaviour_code", "methodology_key"),
     )
     with op.batch_alter_table("region_daily_rollup", schema=None) as batch_op:
@@ -157,14 +153,6 @@ def upgrade() -> None:
         sa.Column("quantity_milli", sa.BigInteger(), nullable=False),
         sa.Column("reduction_mg", sa.BigInteger(), nullable=False),
         sa.Column("project_emission_mg", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["enterprise_id"],
-            ["enterprise.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["person_id"],
-            ["person.id"],
-        ),
         sa.PrimaryKeyConstraint(
             "enterprise_id", "person_id", "local_date", "behaviour_code", "methodology_key"
         ),
@@ -263,14 +251,6 @@ def upgrade() -> None:
         sa.Column("counted", sa.BigInteger(), nullable=False),
         sa.Column("quantity_milli", sa.BigInteger(), nullable=False),
         sa.Column("reduction_mg", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["person_id"],
-            ["person.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["region_code"],
-            ["region.code"],
-        ),
         sa.PrimaryKeyConstraint("person_id", "local_date", "behaviour_code", "methodology_key"),
     )
     with op.batch_alter_table("person_daily_rollup", schema=None) as batch_op:
