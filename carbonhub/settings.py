@@ -36,6 +36,22 @@ class Settings(BaseSettings):
         description="Breakdown cells with fewer distinct persons than this are suppressed.",
     )
     posting_batch_size: int = Field(default=2000, ge=1, le=50_000)
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where clients reach the hub: the OAuth issuer; the token audience is <public_url>/graphql.",
+    )
+    access_token_minutes: int = Field(default=5, ge=1, le=60)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+    authorization_code_seconds: int = Field(default=60, ge=10, le=600)
+    session_hours: int = Field(default=12, ge=1, le=720)
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="A PEM private key (RSA or EC P-256) that signs access tokens; without it the hub generates one and keeps it in the database.",
+    )
+    password_time_cost: int = Field(default=3, ge=1, description="Argon2id iterations.")
+    password_memory_kib: int = Field(
+        default=65536, ge=8, description="Argon2id memory in KiB (RFC 9106: 64 MiB)."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -45,6 +61,16 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @property
+    def issuer(self) -> str:
+        """The OAuth issuer identifier (``iss`` of every token)."""
+        return self.public_url.rstrip("/")
+
+    @property
+    def audience(self) -> str:
+        """The resource the access tokens are for: this hub's GraphQL API."""
+        return f"{self.issuer}/graphql"
 
     @property
     def is_production(self) -> bool:

@@ -3,6 +3,16 @@
 from sqlmodel import SQLModel
 
 from carbonhub.models.actors import Employment, Enterprise, Person, Residence
+from carbonhub.models.auth import (
+    AccessToken,
+    AuthorizationCode,
+    CitizenAccount,
+    LoginSession,
+    OAuthClient,
+    OAuthGrant,
+    RefreshToken,
+    ServerKey,
+)
 from carbonhub.models.ledger import LedgerEntry, LedgerHead, PointsRedemption, QuarantinedEvent
 from carbonhub.models.meta import HubMetadata
 from carbonhub.models.region import Region
@@ -12,19 +22,27 @@ from carbonhub.models.types import UTCDateTime, table_of, utcnow
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AccessToken",
+    "AuthorizationCode",
+    "CitizenAccount",
     "Employment",
     "Enterprise",
     "EnterpriseDailyRollup",
     "HubMetadata",
     "LedgerEntry",
     "LedgerHead",
+    "LoginSession",
+    "OAuthClient",
+    "OAuthGrant",
     "Person",
     "PersonDailyRollup",
     "PointsRedemption",
     "QuarantinedEvent",
+    "RefreshToken",
     "Region",
     "RegionDailyRollup",
     "Residence",
+    "ServerKey",
     "UTCDateTime",
     "metadata",
     "table_of",
