@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.database",
     "tests.fixtures.actors",
     "tests.fixtures.graphql",
+    "tests.fixtures.accounts",
 ]
