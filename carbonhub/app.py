@@ -1,4 +1,4 @@
-"""The HTTP application: GraphQL, health and readiness.
+"""The HTTP application: GraphQL, the OAuth server, citizen account pages, health and readiness.
 
 ``create_app(settings)`` builds everything from settings (and migrates the database); the CLI
 passes an already opened :class:`~carbonhub.hub.Hub` instead.
@@ -15,8 +15,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
-from carbonhub.auth import InvalidToken, Principal, principal_for_request
+from carbonhub.auth import InvalidToken, Principal, TokenAuthenticator
+from carbonhub.auth.account_pages import account_routes
+from carbonhub.auth.endpoints import OAuthEndpoints
+from carbonhub.auth.pages import Pages
+from carbonhub.auth.server import HubAuthorizationServer
 from carbonhub.db import DatabaseUnavailable, check_reachable, current_revision, head_revision
 from carbonhub.hub import Hub, open_hub
 from carbonhub.resolvers.context import Context
@@ -39,38 +45,63 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         principal: Principal = request.scope["state"]["principal"]
+        request.scope["state"]["sub_response"] = response
         return Context(hub=self.hub, principal=principal, request=request)
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """RFC 6750: a request without a token that needed one is answered 401 with a challenge."""
+        state = request.scope.get("state", {})
+        principal = state.get("principal")
+        if principal is not None and not principal.is_authenticated and result.errors:
+            codes = {(e.extensions or {}).get("code") for e in result.errors}
+            if "UNAUTHENTICATED" in codes and "sub_response" in state:
+                state["sub_response"].status_code = 401
+                state["sub_response"].headers["WWW-Authenticate"] = 'Bearer realm="carbonhub"'
+        return await super().process_result(request, result)
 
 
 class Authenticated:
     """Build the request's principal before GraphQL runs; a bad token is answered with 401."""
 
-    def __init__(self, app: GraphQLEndpoint, settings: Settings) -> None:
+    def __init__(self, app: GraphQLEndpoint, authenticator: TokenAuthenticator) -> None:
         self.app = app
-        self.settings = settings
+        self.authenticator = authenticator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             request = Request(scope)
             try:
-                principal = principal_for_request(request.headers, self.settings)
+                principal = await self._principal(request)
             except InvalidToken as exc:
+                description = str(exc).replace('"', "'")
                 response = JSONResponse(
                     {"errors": [{"message": str(exc), "extensions": {"code": exc.code}}]},
                     status_code=401,
-                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                    headers={
+                        "WWW-Authenticate": (
+                            f'Bearer error="invalid_token", error_description="{description}"'
+                        )
+                    },
                 )
                 await response(scope, receive, send)
                 return
             scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
 
+    async def _principal(self, request: Request) -> Principal:
+        if "authorization" not in request.headers:
+            return self.authenticator.principal(request.headers)  # no token: no database read
+        return await run_in_threadpool(self.authenticator.principal, request.headers)
+
 
 def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> Starlette:
     """The carbonhub ASGI application."""
     if hub is None:
         hub = open_hub(settings or Settings())
-    graphql = Authenticated(GraphQLEndpoint(hub), hub.settings)
+    hub.keys.load()
+    graphql = Authenticated(GraphQLEndpoint(hub), hub.authenticator())
+    pages = Pages(hub.engine, hub.settings)
+    oauth = OAuthEndpoints(HubAuthorizationServer(hub.engine, hub.settings, hub.keys), pages)
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -99,6 +130,8 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> S
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *oauth.routes(),
+            *account_routes(hub.engine, hub.settings, hub.regions, pages=pages),
         ]
     )
     app.state.hub = hub

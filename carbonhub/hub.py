@@ -6,11 +6,13 @@ handed to whatever needs it; nothing here is a module-level global.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine
 
 from carbonhub.actors import RegionTree, sync_regions
+from carbonhub.auth import TokenAuthenticator
+from carbonhub.auth.keys import KeyRing
 from carbonhub.db import create_db_engine, read_session, upgrade_database, write_session
 from carbonhub.ledger import LedgerPoster
 from carbonhub.methodology import (
@@ -31,6 +33,7 @@ class Hub:
     registry: MethodologyRegistry
     programmes: ProgrammeDirectory
     regions: RegionTree
+    keys: KeyRing
 
     def poster(self) -> LedgerPoster:
         """A ledger poster under this hub's methodologies and programmes."""
@@ -40,7 +43,11 @@ class Hub:
         """A copy with the region tree re-read from the database."""
         with read_session(self.engine) as session:
             regions = RegionTree.load(session)
-        return Hub(self.settings, self.engine, self.registry, self.programmes, regions)
+        return replace(self, regions=regions)
+
+    def authenticator(self) -> TokenAuthenticator:
+        """Turns bearer tokens into principals with this hub's keys and database."""
+        return TokenAuthenticator(self.engine, self.settings, self.keys)
 
 
 def prepare_database(engine: Engine) -> None:
@@ -65,4 +72,4 @@ def open_hub(settings: Settings, *, engine: Engine | None = None, upgrade: bool 
         if owned:
             engine.dispose()
         raise
-    return Hub(settings, engine, registry, programmes, regions)
+    return Hub(settings, engine, registry, programmes, regions, KeyRing(engine, settings))

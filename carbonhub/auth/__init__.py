@@ -1,6 +1,13 @@
-"""Authentication: principals and scopes (the OAuth authorisation server builds on these)."""
+"""Authentication and authorisation: principals, scopes, the OAuth 2 server and citizen logins."""
 
 from carbonhub.auth.principal import Principal, PrincipalKind, Scope
-from carbonhub.auth.request import InvalidToken, principal_for_request
+from carbonhub.auth.request import InvalidToken, TokenAuthenticator, bearer_token
 
-__all__ = ["InvalidToken", "Principal", "PrincipalKind", "Scope", "principal_for_request"]
+__all__ = [
+    "InvalidToken",
+    "Principal",
+    "PrincipalKind",
+    "Scope",
+    "TokenAuthenticator",
+    "bearer_token",
+]

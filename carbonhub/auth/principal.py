@@ -22,6 +22,7 @@ class Scope(StrEnum):
     """OAuth scopes, each bound to the principal's own person, enterprise, region or connector."""
 
     LEDGER_READ = "ledger:read"
+    POINTS_REDEEM = "points:redeem"
     CONSENT_MANAGE = "consent:manage"
     ESG_READ = "esg:read"
     REGION_READ = "region:read"

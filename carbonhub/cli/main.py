@@ -9,6 +9,7 @@ import click
 import uvicorn
 
 from carbonhub import __version__
+from carbonhub.cli.clients import clients, keys
 from carbonhub.cli.common import database_option, fail, opened_hub, progress_bar, settings_for
 from carbonhub.db import DatabaseUnavailable, create_db_engine, redact_url, write_session
 from carbonhub.errors import CarbonhubError
@@ -20,6 +21,10 @@ from carbonhub.hub import prepare_database
 def main() -> None:
     """carbonhub: the data hub of carbon-inclusive (碳普惠) programmes."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+main.add_command(clients)
+main.add_command(keys)
 
 
 @main.command()
