@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
@@ -14,6 +16,7 @@ from strawberry.federation import Schema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from carbonhub.auth import Scope
 from carbonhub.resolvers import enterprise as enterprise_resolvers
 from carbonhub.resolvers import operator as operator_resolvers
 from carbonhub.resolvers import person as person_resolvers
@@ -26,6 +29,7 @@ from carbonhub.schema.operator import (
     QuarantinedEventConnection,
     QuarantinedEventEdge,
 )
+from carbonhub.schema.permissions import guarded, guarded_mutation
 from carbonhub.schema.person import LedgerEntry, Person, Points, PointsRedemption
 from carbonhub.schema.reference import BehaviourCategory, BehaviourType, Methodology, Programme
 from carbonhub.schema.region import Region
@@ -40,11 +44,14 @@ VALIDATION_RULES = QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The signed-in citizen (a citizen's access token).")
+    @guarded(Scope.LEDGER_READ, description="The signed-in citizen (a citizen's access token).")
     async def me(self, info: Info) -> Person:
         return Person.of(await person_resolvers.me(info))
 
-    @strawberry.field(description="A person whose ledger the caller may read (scope ledger:read).")
+    @guarded(
+        Scope.LEDGER_READ,
+        description="A person whose ledger the caller may read; anyone else is not found.",
+    )
     async def person(self, info: Info, id: strawberry.ID) -> Person:
         return Person.of(await person_resolvers.person(info, id))
 
@@ -82,16 +89,17 @@ class Query:
     def programmes(self, info: Info) -> list[Programme]:
         return [Programme.of(p) for p in info.context.hub.programmes.all()]
 
-    @strawberry.field(description="Events the ledger refused, with reasons (operators).")
+    @guarded(Scope.ADMIN, description="Events the ledger refused, with reasons (operators).")
     async def quarantined_events(
         self,
         info: Info,
         first: int = 50,
         after: str | None = None,
         reason: str | None = None,
-        source: str | None = None,
+        # ``source`` would collide with the permission extension's own parameter
+        source_: Annotated[str | None, strawberry.argument(name="source")] = None,
     ) -> QuarantinedEventConnection:
-        page = await operator_resolvers.quarantined_events(info, first, after, reason, source)
+        page = await operator_resolvers.quarantined_events(info, first, after, reason, source_)
         edges = [
             QuarantinedEventEdge(cursor=c, node=QuarantinedEvent.of(row)) for c, row in page.items
         ]
@@ -102,7 +110,9 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Spend the signed-in citizen's points on a reward.")
+    @guarded_mutation(
+        Scope.POINTS_REDEEM, description="Spend the signed-in citizen's points on a reward."
+    )
     async def redeem_points(self, info: Info, points: int, reward: str) -> PointsRedemption:
         redemption, balance = await person_resolvers.redeem(info, points, reward)
         return PointsRedemption(
@@ -112,7 +122,9 @@ class Mutation:
             balance=Points.of(balance),
         )
 
-    @strawberry.mutation(description="Cancel a ledger entry with a reversal entry (operators).")
+    @guarded_mutation(
+        Scope.ADMIN, description="Cancel a ledger entry with a reversal entry (operators)."
+    )
     async def reverse_ledger_entry(self, info: Info, id: strawberry.ID, reason: str) -> LedgerEntry:
         try:
             entry_id = int(id)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import strawberry
 
 from carbonhub import models
+from carbonhub.auth import Scope
 from carbonhub.resolvers import enterprise as resolvers
 from carbonhub.resolvers import region as region_resolvers
 from carbonhub.resolvers.context import Info
+from carbonhub.schema.permissions import guarded
 from carbonhub.schema.region import FromDate, MethodologyArgument, PeriodText, Region, ToDate
 from carbonhub.schema.reports import EsgReport
 
@@ -36,8 +38,9 @@ class Enterprise:
     async def region(self, info: Info) -> Region:
         return Region.of(await region_resolvers.region(info, self.row.region_code))
 
-    @strawberry.field(
-        description="Reductions of employees' green behaviours (scope esg:read, own enterprise)."
+    @guarded(
+        Scope.ESG_READ,
+        description="Reductions of consenting employees' green behaviours (own enterprise).",
     )
     def esg_report(
         self,

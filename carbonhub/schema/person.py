@@ -8,12 +8,14 @@ from decimal import Decimal
 import strawberry
 
 from carbonhub import models
+from carbonhub.auth import Scope
 from carbonhub.ledger import PointsBalance
 from carbonhub.reports import EntryView, kg
 from carbonhub.reports import PersonalLedger as DomainLedger
 from carbonhub.resolvers import person as resolvers
 from carbonhub.resolvers import region as region_resolvers
 from carbonhub.resolvers.context import Info, in_thread
+from carbonhub.schema.permissions import guarded
 from carbonhub.schema.reference import BehaviourType, Methodology, behaviour_type
 from carbonhub.schema.region import FromDate, MethodologyArgument, PeriodText, Region, ToDate
 from carbonhub.schema.reports import PeriodInfo
@@ -202,13 +204,11 @@ class Person:
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Person:
         return cls.of(await resolvers.person(info, id))
 
-    @strawberry.field
+    @guarded(Scope.LEDGER_READ, description="The district the person is registered in.")
     async def home_region(self, info: Info) -> Region:
         return Region.of(await region_resolvers.region(info, self.home_region_code))
 
-    @strawberry.field(
-        description="The person's carbon ledger (scope ledger:read, own ledger only)."
-    )
+    @guarded(Scope.LEDGER_READ, description="The person's carbon ledger (own ledger only).")
     def ledger(
         self,
         info: Info,
@@ -221,7 +221,7 @@ class Person:
             ledger=resolvers.personal_ledger(info, self.row, period, from_, to, methodology)
         )
 
-    @strawberry.field
+    @guarded(Scope.LEDGER_READ, description="The person's green points.")
     async def points(self, info: Info) -> Points:
         return Points.of(await resolvers.points(info, self.row))
 

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from carbonhub import models
+from carbonhub.auth import Scope
 from carbonhub.resolvers import region as resolvers
 from carbonhub.resolvers.context import Info
+from carbonhub.schema.permissions import guarded
 from carbonhub.schema.reference import Programme
 
 if TYPE_CHECKING:
@@ -79,8 +81,9 @@ class Region:
         found = info.context.hub.programmes.for_region(self.code)
         return None if found is None else Programme.of(found)
 
-    @strawberry.field(
-        description="Reductions of the region and everything below it (scope region:read)."
+    @guarded(
+        Scope.REGION_READ,
+        description="Reductions of the region and everything below it (agencies of its subtree).",
     )
     def report(
         self,

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from carbonhub.auth import Principal
+from carbonhub.auth import Principal, Scope
 from tests.fixtures.graphql import citizen
 
 LEDGER = """
@@ -94,7 +94,9 @@ def test_anonymous_callers_in_production_cannot_read_persons(gql, world):
 
 def test_a_citizen_redeems_points_and_the_balance_drops(gql, world):
     mutation = 'mutation { redeemPoints(points: 100, reward: "metro card top-up") { points reward balance { balance redeemed } } }'
-    data = gql(mutation, principal=citizen(world.haidian[0])).ok()["redeemPoints"]
+    data = gql(
+        mutation, principal=citizen(world.haidian[0], Scope.LEDGER_READ, Scope.POINTS_REDEEM)
+    ).ok()["redeemPoints"]
     assert data == {
         "points": 100,
         "reward": "metro card top-up",
@@ -104,7 +106,9 @@ def test_a_citizen_redeems_points_and_the_balance_drops(gql, world):
 
 def test_redeeming_more_than_the_balance_is_refused(gql, world):
     mutation = 'mutation { redeemPoints(points: 1000, reward: "bike pass") { points } }'
-    result = gql(mutation, principal=citizen(world.haidian[0]))
+    result = gql(
+        mutation, principal=citizen(world.haidian[0], Scope.LEDGER_READ, Scope.POINTS_REDEEM)
+    )
     assert result.codes == ["CONFLICT"]
     assert "balance is 104" in result.errors[0][0]
 
