@@ -104,6 +104,8 @@ def test_export_schema_prints_a_federation_subgraph(cli):
 
 def test_demo_builds_once_and_is_reused(cli, settings, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CARBONHUB_PASSWORD_TIME_COST", "1")
+    monkeypatch.setenv("CARBONHUB_PASSWORD_MEMORY_KIB", "8")
     first = cli("demo", "--no-serve", "--citizens", "60", "--database-url", settings.database_url)
     assert first.exit_code == 0, first.output
     assert "demo built: 60 citizens, 6 enterprises" in first.output
@@ -116,7 +118,14 @@ def test_demo_builds_once_and_is_reused(cli, settings, tmp_path, monkeypatch):
         if Path(p).exists()
     )
     document = json.loads(credentials.read_text(encoding="utf-8"))
-    assert len(document["citizens"]) == 60
+    assert len(document["citizens"]) == 40
     assert document["citizens"][0]["person_id"].startswith("p_")
+    assert all(c["password"] for c in document["citizens"])
+    assert {c["enterprise_id"] for c in document["enterprise_clients"]} == {
+        e["enterprise_id"] for e in document["enterprises"]
+    }
+    assert {c["region_code"] for c in document["agency_clients"]} >= {"110000", "310000"}
+    assert all(c["client_secret"] for c in document["connector_clients"])
     again = cli("demo", "--no-serve", "--citizens", "60", "--database-url", settings.database_url)
     assert "reusing the demo database" in again.output
+    assert json.loads(credentials.read_text(encoding="utf-8")) == document

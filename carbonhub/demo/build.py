@@ -16,6 +16,7 @@ from sqlmodel import col
 
 from carbonhub.actors import employ, move_residence, register_enterprise, register_person
 from carbonhub.db import read_session, redact_url, write_session
+from carbonhub.demo.access import demo_access
 from carbonhub.demo.events import EventStream
 from carbonhub.demo.population import (
     SEASON_START,
@@ -87,7 +88,7 @@ def build_demo(hub: Hub, plan: DemoPlan, progress: Progress = _no_progress) -> D
     citizens = demo_citizens(rng, plan.citizens, districts, enterprises)
     credentials = _credentials_path(hub)
     if marker is not None and marker["complete"]:
-        _write_credentials(credentials, hub, citizens, enterprises)
+        _write_credentials(credentials, hub, demo_access(hub, citizens, enterprises), enterprises)
         return DemoResult(False, len(citizens), len(enterprises), {}, credentials)
     _write_marker(hub, plan, complete=False)
     _register(hub, enterprises, citizens, progress)
@@ -99,8 +100,9 @@ def build_demo(hub: Hub, plan: DemoPlan, progress: Progress = _no_progress) -> D
         report: PostingReport = hub.poster().post(
             hub.engine, stream, batch_size=hub.settings.posting_batch_size, on_batch=advance
         )
+    access = demo_access(hub, citizens, enterprises)
     _write_marker(hub, plan, complete=True)
-    _write_credentials(credentials, hub, citizens, enterprises)
+    _write_credentials(credentials, hub, access, enterprises)
     return DemoResult(True, len(citizens), len(enterprises), dict(report.counts), credentials)
 
 
@@ -185,20 +187,20 @@ def _credentials_path(hub: Hub) -> Path:
 
 
 def _write_credentials(
-    path: Path, hub: Hub, citizens: list[DemoCitizen], enterprises: list[DemoEnterprise]
+    path: Path, hub: Hub, access: dict[str, Any], enterprises: list[DemoEnterprise]
 ) -> None:
+    """The demo's logins, clients and ids, for people trying it (the file is git-ignored)."""
+    issuer = hub.settings.issuer
     document = {
         "database_url": redact_url(str(hub.engine.url)),
         "season": {"from": "2023-06-15", "to": "2023-10-31"},
-        "citizens": [
-            {
-                "username": c.username,
-                "person_id": c.person_id,
-                "home_region": c.home,
-                "employer": c.employer,
-            }
-            for c in citizens
-        ],
+        "oauth": {
+            "issuer": issuer,
+            "token_endpoint": f"{issuer}/oauth/token",
+            "authorization_endpoint": f"{issuer}/oauth/authorize",
+            "login_page": f"{issuer}/account/login",
+        },
+        **access,
         "enterprises": [
             {
                 "enterprise_id": e.id,
