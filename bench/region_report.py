@@ -12,11 +12,11 @@ schema):
   rounded down to the milligram as the engine does; commuters' rides come in pairs, at most 3
   entries of one behaviour a day, so no count cap is ever reached) and ``region_daily_rollup``
   rows equal to the sums of the person rows grouped by (region, day, behaviour, methodology).
-  The ``person`` table holds the persons (foreign keys). ``ledger_entry`` stays empty: the
-  regional report never reads it. Loading: SQLite with the driver's ``executemany`` over a
-  generator, PostgreSQL with ``COPY``; the participants index of ``person_daily_rollup`` is
-  dropped during the load and created afterwards (on PostgreSQL the two foreign keys too, and
-  re-adding them validates every row); then ``ANALYZE`` (``VACUUM ANALYZE`` on PostgreSQL). The
+  The ``person`` table holds the persons. ``ledger_entry`` stays empty: the regional report
+  never reads it. Loading: SQLite with the driver's ``executemany`` over a generator,
+  PostgreSQL with ``COPY``; the participants index of ``person_daily_rollup`` is dropped during
+  the load and created afterwards (and any foreign keys of that table on PostgreSQL, re-added
+  and validated after; the rollups carry none since they became derived data); then ``ANALYZE`` (``VACUUM ANALYZE`` on PostgreSQL). The
   build is checked: both rollups agree per methodology, and every methodology covering a
   behaviour counts exactly the entries generated for it.
 * **GraphQL.** ``await schema.execute(QUERY, context_value=Context(hub, Principal.developer()))``
