@@ -13,6 +13,15 @@ from carbonhub.models.auth import (
     RefreshToken,
     ServerKey,
 )
+from carbonhub.models.consent import (
+    AccessLogEntry,
+    ConsentEvent,
+    ConsentGrant,
+    ConsentHead,
+    ConsentReceipt,
+    ConsentRequest,
+    EntryDispute,
+)
 from carbonhub.models.ledger import LedgerEntry, LedgerHead, PointsRedemption, QuarantinedEvent
 from carbonhub.models.meta import HubMetadata
 from carbonhub.models.region import Region
@@ -22,12 +31,19 @@ from carbonhub.models.types import UTCDateTime, table_of, utcnow
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AccessLogEntry",
     "AccessToken",
     "AuthorizationCode",
     "CitizenAccount",
+    "ConsentEvent",
+    "ConsentGrant",
+    "ConsentHead",
+    "ConsentReceipt",
+    "ConsentRequest",
     "Employment",
     "Enterprise",
     "EnterpriseDailyRollup",
+    "EntryDispute",
     "HubMetadata",
     "LedgerEntry",
     "LedgerHead",
