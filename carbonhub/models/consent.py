@@ -56,6 +56,15 @@ class ConsentGrant(SQLModel, table=True):
     supersedes_id: str | None = Field(default=None, max_length=40)
 
 
+class ConsentGrantCategory(SQLModel, table=True):
+    """One behaviour category a consent covers (so the access policy can join on it in SQL)."""
+
+    __tablename__ = "consent_grant_category"
+
+    consent_id: str = Field(primary_key=True, foreign_key="consent_grant.id", max_length=40)
+    category: str = Field(primary_key=True, max_length=32)
+
+
 class ConsentRequest(SQLModel, table=True):
     """An enterprise asks its employees for a share consent (they answer one by one)."""
 

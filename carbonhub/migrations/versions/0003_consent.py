@@ -185,6 +185,13 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "consent_grant_category",
+        sa.Column("consent_id", sa.String(length=40), nullable=False),
+        sa.Column("category", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(["consent_id"], ["consent_grant.id"]),
+        sa.PrimaryKeyConstraint("consent_id", "category"),
+    )
+    op.create_table(
         "consent_receipt",
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("person_id", sa.String(length=40), nullable=False),
@@ -222,6 +229,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_consent_receipt_consent_id"))
 
     op.drop_table("consent_receipt")
+    op.drop_table("consent_grant_category")
     with op.batch_alter_table("consent_event", schema=None) as batch_op:
         batch_op.drop_index("ix_consent_event_request")
         batch_op.drop_index("ix_consent_event_consent")
