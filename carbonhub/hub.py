@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from carbonhub.actors import RegionTree, sync_regions
 from carbonhub.auth import TokenAuthenticator
 from carbonhub.auth.keys import KeyRing
+from carbonhub.consent.service import ConsentService
 from carbonhub.db import create_db_engine, read_session, upgrade_database, write_session
 from carbonhub.ledger import LedgerPoster
 from carbonhub.methodology import (
@@ -45,6 +46,10 @@ class Hub:
             regions = RegionTree.load(session)
         return replace(self, regions=regions)
 
+    def consents(self) -> ConsentService:
+        """Consent operations with this hub's keys (receipts), catalogue and programmes."""
+        return ConsentService(self.settings, self.keys, self.registry.catalogue, self.programmes)
+
     def authenticator(self) -> TokenAuthenticator:
         """Turns bearer tokens into principals with this hub's keys and database."""
         return TokenAuthenticator(self.engine, self.settings, self.keys)
@@ -72,4 +77,8 @@ def open_hub(settings: Settings, *, engine: Engine | None = None, upgrade: bool 
         if owned:
             engine.dispose()
         raise
-    return Hub(settings, engine, registry, programmes, regions, KeyRing(engine, settings))
+    hub = Hub(settings, engine, registry, programmes, regions, KeyRing(engine, settings))
+    if upgrade:
+        # the first start generates the signing key, outside any caller's transaction
+        hub.keys.load()
+    return hub

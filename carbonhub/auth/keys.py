@@ -51,7 +51,8 @@ def _algorithm_of(key: SigningMaterial) -> str:
     return "ES256"
 
 
-def _import_pem(pem: bytes | str, kid: str | None = None) -> SigningMaterial:
+def import_key(pem: bytes | str, kid: str | None = None) -> SigningMaterial:
+    """A private key from PEM, with ``kid`` (default: its RFC 7638 thumbprint)."""
     data = pem.encode() if isinstance(pem, str) else pem
     key: SigningMaterial
     try:
@@ -137,6 +138,11 @@ class KeyRing:
         self._refresh_if_stale(UNKNOWN_KID_REFRESH_SECONDS)
         return any(k.kid == kid for k in self._accepted)
 
+    def accepted_keys(self) -> list[SigningKey]:
+        """The keys a token may currently be signed with (the signing key first)."""
+        self._refresh_if_stale(REFRESH_SECONDS)
+        return list(self._accepted)
+
     def jwks(self) -> dict[str, Any]:
         """The public JSON Web Key Set."""
         self._refresh_if_stale(REFRESH_SECONDS)
@@ -162,7 +168,7 @@ class KeyRing:
     def _load(self) -> None:
         stored = self._stored_keys()
         if self.settings.signing_key_file is not None:
-            key = _import_pem(self.settings.signing_key_file.read_bytes())
+            key = import_key(self.settings.signing_key_file.read_bytes())
             signing = SigningKey(str(key.kid), _algorithm_of(key), key)
             accepted = [signing, *(k for k, _ in stored if k.kid != signing.kid)]
         else:
@@ -190,7 +196,7 @@ class KeyRing:
             ).scalars()
             keys = [
                 (
-                    SigningKey(row.kid, row.algorithm, _import_pem(row.private_key, kid=row.kid)),
+                    SigningKey(row.kid, row.algorithm, import_key(row.private_key, kid=row.kid)),
                     row.retired_at is not None,
                 )
                 for row in rows

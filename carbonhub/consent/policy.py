@@ -10,19 +10,28 @@ Rules today (the OAuth and consent layers extend them here, not in resolvers):
 * anonymous callers see public reference data only (catalogue, methodologies, regions);
 * the development superuser and operators holding ``admin`` see everything;
 * a citizen with ``ledger:read`` sees their own ledger and points;
-* an enterprise client with ``esg:read`` sees its own enterprise's ESG report (aggregates over
-  its employees);
-* an agency client with ``region:read`` sees reports of its region and every region below it.
+* an enterprise client with ``esg:read`` sees its own enterprise's ESG report: aggregates over
+  the employees whose ESG-reporting consent covers the row's day and category at read time;
+* an agency client with ``region:read`` sees reports of its region and every region below it:
+  aggregates over residents with a regional-statistics consent in force at read time.
+
+Reports aggregate only consented contributions whoever reads them (operators included): a
+report is a release, and what it may contain does not depend on who asks.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, true
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Table, and_, case, exists, false, literal, null, select, true
 from sqlalchemy.sql.elements import ColumnElement as Column
 
 from carbonhub.actors import RegionTree
 from carbonhub.auth import Principal, PrincipalKind, Scope
+from carbonhub.consent.history import ENDING_EVENTS
 from carbonhub.errors import AccessDenied, Unauthenticated
+from carbonhub.models import ConsentEvent, ConsentGrant, ConsentGrantCategory, table_of
 
 
 def _require(principal: Principal, scope: Scope, what: str) -> None:
@@ -84,30 +93,105 @@ def require_enterprise_report(principal: Principal, enterprise_id: str) -> None:
         raise AccessDenied(f"enterprise {enterprise_id} is not this client's enterprise")
 
 
+def consented(
+    rollup: Table,
+    *,
+    recipient_kind: str,
+    recipient_id: str,
+    purpose: str,
+    category_of: Mapping[str, str],
+    now: datetime,
+) -> ColumnElement[bool]:
+    """``WHERE`` clause over a person-level rollup: rows a share consent covers at ``now``.
+
+    A row counts when its person has a consent to this recipient and purpose that is in force
+    at read time (given, not yet expired, not revoked, terminated or superseded), whose data
+    window contains the row's local day, and which covers the category of the row's behaviour.
+    """
+    grant = table_of(ConsentGrant).alias("consent")
+    covered = table_of(ConsentGrantCategory).alias("consent_category")
+    event = table_of(ConsentEvent).alias("consent_end")
+    category = case(dict(category_of), value=rollup.c.behaviour_code, else_=null())
+    ended = exists().where(event.c.consent_id == grant.c.id, event.c.event_type.in_(ENDING_EVENTS))
+    return exists(
+        select(literal(1))
+        .select_from(grant.join(covered, covered.c.consent_id == grant.c.id))
+        .where(
+            grant.c.person_id == rollup.c.person_id,
+            grant.c.kind == "share",
+            grant.c.recipient_kind == recipient_kind,
+            grant.c.recipient_id == recipient_id,
+            grant.c.purpose == purpose,
+            grant.c.granted_at <= now,
+            grant.c.expires_at > now,
+            grant.c.data_from <= rollup.c.local_date,
+            grant.c.data_to >= rollup.c.local_date,
+            covered.c.category == category,
+            ~ended,
+        )
+    )
+
+
 def esg_contributions(
-    principal: Principal, enterprise_id: str, rollup_enterprise: Column[str]
+    principal: Principal,
+    enterprise_id: str,
+    rollup: Table,
+    category_of: Mapping[str, str],
+    now: datetime,
 ) -> ColumnElement[bool]:
     """``WHERE`` clause over the enterprise rollup: the rows an ESG report may aggregate.
 
-    Today: the enterprise's own employees while employed (the rollup holds nothing else).
-    The consent layer narrows this to employees with an active share consent.
+    The enterprise's employees, while employed (the rollup holds nothing else), for the
+    categories and days their ESG-reporting consent to this enterprise covers at read time.
     """
     require_enterprise_report(principal, enterprise_id)
-    return rollup_enterprise == enterprise_id
+    return and_(
+        rollup.c.enterprise_id == enterprise_id,
+        consented(
+            rollup,
+            recipient_kind="enterprise",
+            recipient_id=enterprise_id,
+            purpose="esg_reporting",
+            category_of=category_of,
+            now=now,
+        ),
+    )
 
 
 def regional_contributions(
-    principal: Principal, region_code: str, regions: RegionTree
+    principal: Principal,
+    region_code: str,
+    regions: RegionTree,
+    rollup: Table,
+    programme_region: str,
+    category_of: Mapping[str, str],
+    now: datetime,
 ) -> ColumnElement[bool]:
-    """``WHERE`` clause over regional rollups: the contributions a regional report may aggregate.
+    """``WHERE`` clause over the person rollup: the contributions a regional report may aggregate.
 
-    Today: every resident's. The consent layer narrows this to residents with an active
-    regional-statistics consent.
+    Residents with a regional-statistics consent to the region's programme in force at read
+    time, for the days and categories it covers.
     """
     require_region_report(principal, region_code, regions)
-    return true()
+    return consented(
+        rollup,
+        recipient_kind="programme",
+        recipient_id=programme_region,
+        purpose="regional_statistics",
+        category_of=category_of,
+        now=now,
+    )
 
 
 def may_read_enterprise_profile(principal: Principal) -> bool:
     """Enterprise names, codes and regions are public registry data."""
     return True
+
+
+def require_own_person(principal: Principal, scope: Scope, what: str) -> str:
+    """The person a citizen acts for, for a right only that citizen may exercise (export,
+    erasure, disputes); anyone else, operators included, is refused."""
+    _require(principal, scope, what)
+    if principal.kind is not PrincipalKind.CITIZEN or principal.person_id is None:
+        raise AccessDenied(f"{what} is the signed-in citizen's own right; this token acts for none")
+    return principal.person_id

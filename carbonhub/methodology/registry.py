@@ -58,6 +58,10 @@ class Catalogue:
         """The category with ``code``, or None."""
         return self._categories.get(code)
 
+    def category_of(self) -> dict[str, str]:
+        """Behaviour code -> category code, for every catalogued behaviour."""
+        return {b.code: b.category for b in self.behaviours}
+
     def behaviours_in(self, categories: Iterable[str]) -> tuple[str, ...]:
         """Codes of the behaviours in the given categories."""
         wanted = set(categories)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 import strawberry
 
 from carbonhub.auth import Principal
 from carbonhub.hub import Hub
+from carbonhub.models import utcnow
 from carbonhub.resolvers.loaders import Loaders
 from carbonhub.resolvers.threads import in_thread
 
@@ -23,6 +25,7 @@ class Context:
     principal: Principal
     loaders: Loaders = field(init=False)
     request: Any = None
+    now: datetime = field(default_factory=utcnow)  # "read time" of every consent check
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.hub, self.principal)

@@ -31,7 +31,11 @@ def esg_report(
     """The enterprise's ESG report, after the access policy has allowed it."""
     hub = info.context.hub
     contributions = policy.esg_contributions(
-        info.context.principal, enterprise.id, table_of(EnterpriseDailyRollup).c.enterprise_id
+        info.context.principal,
+        enterprise.id,
+        table_of(EnterpriseDailyRollup),
+        hub.registry.catalogue.category_of(),
+        info.context.now,
     )
     return EsgReport(
         engine=hub.engine,

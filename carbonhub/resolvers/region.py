@@ -6,7 +6,7 @@ from datetime import date
 
 from carbonhub.consent import policy
 from carbonhub.errors import NotFound
-from carbonhub.models import Region
+from carbonhub.models import PersonDailyRollup, Region, table_of
 from carbonhub.reports import RegionReport, choose_methodology
 from carbonhub.resolvers.common import period_argument
 from carbonhub.resolvers.context import Info
@@ -47,7 +47,16 @@ def region_report(
     """A regional report, after the access policy has allowed it."""
     hub = info.context.hub
     hub.regions.require(code)
-    contributions = policy.regional_contributions(info.context.principal, code, hub.regions)
+    programme = hub.programmes.for_region(code)
+    contributions = policy.regional_contributions(
+        info.context.principal,
+        code,
+        hub.regions,
+        table_of(PersonDailyRollup),
+        programme.region if programme is not None else code,
+        hub.registry.catalogue.category_of(),
+        info.context.now,
+    )
     return RegionReport(
         engine=hub.engine,
         catalogue=hub.registry.catalogue,
