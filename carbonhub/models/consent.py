@@ -155,6 +155,8 @@ class AccessLogEntry(SQLModel, table=True):
     # the chain covers a digest of the subject, so erasing the id keeps the chain verifiable
     subject_digest: str | None = Field(default=None, max_length=64)
     scope_code: str | None = Field(default=None, max_length=40)
+    # regional releases: the code prefix of every district in scope ("11" for Beijing)
+    scope_prefix: str | None = Field(default=None, max_length=12)
     categories: str = Field(max_length=500)
     period_from: date
     period_to: date

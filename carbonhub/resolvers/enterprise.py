@@ -8,8 +8,9 @@ from carbonhub.consent import policy
 from carbonhub.errors import NotFound
 from carbonhub.models import Enterprise, EnterpriseDailyRollup, table_of
 from carbonhub.reports import EsgReport, choose_methodology
+from carbonhub.resolvers.access import log_release
 from carbonhub.resolvers.common import period_argument
-from carbonhub.resolvers.context import Info
+from carbonhub.resolvers.context import Info, in_thread
 
 
 async def enterprise(info: Info, enterprise_id: str) -> Enterprise:
@@ -48,3 +49,27 @@ def esg_report(
         period=period_argument(hub, enterprise.region_code, period, start, end),
         contributions=contributions,
     )
+
+
+async def released_esg_report(
+    info: Info,
+    enterprise: Enterprise,
+    period: str | None,
+    start: date | None,
+    end: date | None,
+    methodology: str | None,
+) -> EsgReport:
+    """The ESG report, its release recorded in the access log."""
+    report = esg_report(info, enterprise, period, start, end, methodology)
+    total = await in_thread(report.total)
+    await log_release(
+        info,
+        purpose="esg_reporting",
+        what="esg_report",
+        scope_code=enterprise.id,
+        period=(report.period.start, report.period.end),
+        categories=tuple(c.code for c in info.context.hub.registry.catalogue.categories),
+        persons=total.participants or 0,
+        regional=False,
+    )
+    return report

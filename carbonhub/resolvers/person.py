@@ -11,6 +11,7 @@ from carbonhub.errors import AccessDenied, NotFound, Unauthenticated
 from carbonhub.ledger import PointsBalance, points_balance, redeem_points
 from carbonhub.models import Person, PointsRedemption
 from carbonhub.reports import EntryView, PersonalLedger, choose_methodology
+from carbonhub.resolvers.access import log_person_read
 from carbonhub.resolvers.common import decode_cursor, encode_cursor, page_size, period_argument
 from carbonhub.resolvers.context import Info, in_thread
 
@@ -23,6 +24,7 @@ async def person(info: Info, person_id: str) -> Person:
     found = await info.context.loaders.person.load(person_id)
     if found is None:
         raise NotFound(f"unknown person {person_id!r}")
+    await log_person_read(info, found.id, "person")
     return found
 
 

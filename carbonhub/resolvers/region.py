@@ -8,8 +8,9 @@ from carbonhub.consent import policy
 from carbonhub.errors import NotFound
 from carbonhub.models import PersonDailyRollup, Region, table_of
 from carbonhub.reports import RegionReport, choose_methodology
+from carbonhub.resolvers.access import log_release
 from carbonhub.resolvers.common import period_argument
-from carbonhub.resolvers.context import Info
+from carbonhub.resolvers.context import Info, in_thread
 
 
 async def region(info: Info, code: str) -> Region:
@@ -67,3 +68,27 @@ def region_report(
         period=period_argument(hub, code, period, start, end),
         contributions=contributions,
     )
+
+
+async def released_region_report(
+    info: Info,
+    code: str,
+    period: str | None,
+    start: date | None,
+    end: date | None,
+    methodology: str | None,
+) -> RegionReport:
+    """The regional report, its release recorded in the access log."""
+    report = region_report(info, code, period, start, end, methodology)
+    total = await in_thread(report.total)
+    await log_release(
+        info,
+        purpose="regional_statistics",
+        what="region_report",
+        scope_code=code,
+        period=(report.period.start, report.period.end),
+        categories=tuple(c.code for c in info.context.hub.registry.catalogue.categories),
+        persons=total.participants or 0,
+        regional=True,
+    )
+    return report

@@ -6,9 +6,11 @@ import strawberry
 
 from carbonhub import models
 from carbonhub.auth import Scope
+from carbonhub.resolvers import consent as consent_resolvers
 from carbonhub.resolvers import enterprise as resolvers
 from carbonhub.resolvers import region as region_resolvers
 from carbonhub.resolvers.context import Info
+from carbonhub.schema.consent import ConsentRequest, ConsentRequestSummary
 from carbonhub.schema.permissions import guarded
 from carbonhub.schema.region import FromDate, MethodologyArgument, PeriodText, Region, ToDate
 from carbonhub.schema.reports import EsgReport
@@ -40,9 +42,19 @@ class Enterprise:
 
     @guarded(
         Scope.ESG_READ,
+        description="The enterprise's consent requests: how many asked and approved.",
+    )
+    async def consent_requests(self, info: Info) -> list[ConsentRequestSummary]:
+        return [
+            ConsentRequestSummary(request=ConsentRequest.of(r), asked=asked, approved=approved)
+            for r, asked, approved in await consent_resolvers.requests_of(info, self.row.id)
+        ]
+
+    @guarded(
+        Scope.ESG_READ,
         description="Reductions of consenting employees' green behaviours (own enterprise).",
     )
-    def esg_report(
+    async def esg_report(
         self,
         info: Info,
         period: PeriodText = None,
@@ -50,4 +62,6 @@ class Enterprise:
         to: ToDate = None,
         methodology: MethodologyArgument = None,
     ) -> EsgReport:
-        return EsgReport(resolvers.esg_report(info, self.row, period, from_, to, methodology))
+        return EsgReport(
+            await resolvers.released_esg_report(info, self.row, period, from_, to, methodology)
+        )

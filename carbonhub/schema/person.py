@@ -12,9 +12,16 @@ from carbonhub.auth import Scope
 from carbonhub.ledger import PointsBalance
 from carbonhub.reports import EntryView, kg
 from carbonhub.reports import PersonalLedger as DomainLedger
+from carbonhub.resolvers import consent as consent_resolvers
 from carbonhub.resolvers import person as resolvers
 from carbonhub.resolvers import region as region_resolvers
 from carbonhub.resolvers.context import Info, in_thread
+from carbonhub.schema.consent import (
+    AccessLogEntry,
+    Consent,
+    ConsentRequest,
+    recipient_name,
+)
 from carbonhub.schema.permissions import guarded
 from carbonhub.schema.reference import BehaviourType, Methodology, behaviour_type
 from carbonhub.schema.region import FromDate, MethodologyArgument, PeriodText, Region, ToDate
@@ -224,6 +231,27 @@ class Person:
     @guarded(Scope.LEDGER_READ, description="The person's green points.")
     async def points(self, info: Info) -> Points:
         return Points.of(await resolvers.points(info, self.row))
+
+    @guarded(Scope.LEDGER_READ, description="Every consent the person gave, newest first.")
+    async def consents(self, info: Info) -> list[Consent]:
+        return [
+            Consent.of(s, recipient_name(info, s))
+            for s in await consent_resolvers.consents(info, self.row)
+        ]
+
+    @guarded(Scope.LEDGER_READ, description="Enterprises' consent requests awaiting an answer.")
+    async def consent_requests(self, info: Info) -> list[ConsentRequest]:
+        return [
+            ConsentRequest.of(r) for r in await consent_resolvers.pending_requests(info, self.row)
+        ]
+
+    @guarded(
+        Scope.LEDGER_READ, description="Reads of the person's data and releases that involved them."
+    )
+    async def access_log(self, info: Info, first: int = 50) -> list[AccessLogEntry]:
+        return [
+            AccessLogEntry.of(r) for r in await consent_resolvers.access_log(info, self.row, first)
+        ]
 
 
 @strawberry.type(description="Points spent on a reward.")

@@ -85,7 +85,7 @@ class Region:
         Scope.REGION_READ,
         description="Reductions of the region and everything below it (agencies of its subtree).",
     )
-    def report(
+    async def report(
         self,
         info: Info,
         period: PeriodText = None,
@@ -96,5 +96,7 @@ class Region:
         from carbonhub.schema.reports import RegionReport
 
         return RegionReport(
-            report=resolvers.region_report(info, self.code, period, from_, to, methodology)
+            report=await resolvers.released_region_report(
+                info, self.code, period, from_, to, methodology
+            )
         )

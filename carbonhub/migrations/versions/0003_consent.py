@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("subject_person_id", sa.String(length=40), nullable=True),
         sa.Column("subject_digest", sa.String(length=64), nullable=True),
         sa.Column("scope_code", sa.String(length=40), nullable=True),
+        sa.Column("scope_prefix", sa.String(length=12), nullable=True),
         sa.Column("categories", sa.String(length=500), nullable=False),
         sa.Column("period_from", sa.Date(), nullable=False),
         sa.Column("period_to", sa.Date(), nullable=False),

@@ -1,0 +1,166 @@
+"""The access log: every read of personal data and every aggregate release, hash-chained.
+
+One global chain (append order = ``id``). A read of one citizen's data names them
+(``subject_person_id``); an aggregate release names its recipient, purpose, scope, period and
+how many persons it covered, and a citizen finds the releases that involved them through their
+own consents (same recipient and purpose, in force at the time, scope and period overlapping).
+The chain covers a digest of the subject rather than their id, so erasing a citizen removes
+the id and leaves the chain verifiable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import orjson
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from carbonhub.db import is_sqlite
+from carbonhub.models import AccessLogEntry, ConsentGrant, Person
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What one read released, to whom, and why."""
+
+    recipient_kind: str  # enterprise, agency, citizen, operator, developer, app
+    recipient_id: str
+    client_id: str | None
+    purpose: str  # esg_reporting, regional_statistics, own_ledger, operations
+    what: str  # e.g. esg_report, region_report, person_ledger
+    categories: tuple[str, ...]
+    period_from: date
+    period_to: date
+    persons: int
+    scope_code: str | None = None  # the region or enterprise reported on
+    scope_prefix: str | None = None  # regional releases: see region_prefix
+    subject_person_id: str | None = None
+    consent_ids: tuple[str, ...] = ()
+    trace_id: str | None = None
+
+
+def subject_digest(person_id: str | None) -> str | None:
+    """The digest the chain keeps of a subject (erasable id, verifiable chain)."""
+    return None if person_id is None else hashlib.sha256(person_id.encode()).hexdigest()
+
+
+def entry_hash(entry: AccessLogEntry) -> str:
+    """The chain hash of an access log entry."""
+    values = [
+        entry.at.astimezone(UTC).isoformat(),
+        entry.recipient_kind,
+        entry.recipient_id,
+        entry.client_id,
+        entry.purpose,
+        entry.what,
+        entry.subject_digest,
+        entry.scope_code,
+        entry.scope_prefix,
+        entry.categories,
+        entry.period_from.isoformat(),
+        entry.period_to.isoformat(),
+        entry.persons,
+        entry.consent_ids,
+        entry.trace_id,
+        entry.prev_hash,
+    ]
+    return hashlib.sha256(orjson.dumps(values)).hexdigest()
+
+
+def record_access(session: Session, access: Access, *, at: datetime) -> AccessLogEntry:
+    """Append ``access`` to the log (in the caller's write transaction)."""
+    query = select(AccessLogEntry).order_by(col(AccessLogEntry.id).desc()).limit(1)
+    if not is_sqlite(session.get_bind()):
+        query = query.with_for_update()
+    last = session.execute(query).scalar_one_or_none()
+    entry = AccessLogEntry(
+        at=at,
+        recipient_kind=access.recipient_kind,
+        recipient_id=access.recipient_id[:64],
+        client_id=access.client_id,
+        purpose=access.purpose,
+        what=access.what,
+        subject_person_id=access.subject_person_id,
+        subject_digest=subject_digest(access.subject_person_id),
+        scope_code=access.scope_code,
+        scope_prefix=access.scope_prefix,
+        categories=" ".join(sorted(access.categories)),
+        period_from=access.period_from,
+        period_to=access.period_to,
+        persons=access.persons,
+        consent_ids=" ".join(access.consent_ids),
+        trace_id=access.trace_id,
+        prev_hash=GENESIS if last is None else last.hash,
+        hash="",
+    )
+    entry.hash = entry_hash(entry)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def first_broken_entry(session: Session) -> int | None:
+    """The id of the first access log entry whose chain does not verify, or None."""
+    previous = GENESIS
+    for entry in session.scalars(select(AccessLogEntry).order_by(col(AccessLogEntry.id))):
+        if entry.prev_hash != previous or entry_hash(entry) != entry.hash:
+            return entry.id
+        previous = entry.hash
+    return None
+
+
+def entries_for_person(
+    session: Session, person_id: str, *, first: int = 50, before_id: int | None = None
+) -> list[AccessLogEntry]:
+    """Reads that involved the citizen, newest first: reads of their own data, and releases
+    their consents let them into (same recipient and purpose, in force at the time, data
+    window overlapping the period; for regional releases, a home district in scope)."""
+    grant, person = ConsentGrant, Person
+    recipient = or_(
+        and_(
+            col(grant.recipient_kind) == "enterprise",
+            col(grant.recipient_id) == col(AccessLogEntry.scope_code),
+        ),
+        and_(
+            col(grant.recipient_kind) == "programme",
+            col(person.home_region_code).startswith(col(AccessLogEntry.scope_prefix)),
+        ),
+    )
+    involved = (
+        select(col(AccessLogEntry.id))
+        .join(grant, col(grant.purpose) == col(AccessLogEntry.purpose))
+        .join(person, col(person.id) == col(grant.person_id))
+        .where(
+            col(grant.person_id) == person_id,
+            col(grant.kind) == "share",
+            recipient,
+            col(grant.granted_at) <= col(AccessLogEntry.at),
+            col(grant.expires_at) > col(AccessLogEntry.at),
+            col(grant.data_from) <= col(AccessLogEntry.period_to),
+            col(grant.data_to) >= col(AccessLogEntry.period_from),
+            col(AccessLogEntry.persons) > 0,
+        )
+    )
+    query = select(AccessLogEntry).where(
+        or_(
+            col(AccessLogEntry.subject_person_id) == person_id,
+            col(AccessLogEntry.id).in_(involved),
+        )
+    )
+    if before_id is not None:
+        query = query.where(col(AccessLogEntry.id) < before_id)
+    return list(session.scalars(query.order_by(col(AccessLogEntry.id).desc()).limit(first)))
+
+
+def region_prefix(code: str) -> str:
+    """The code prefix shared by every region below ``code`` (GB/T 2260: 110000 -> 11)."""
+    trimmed = code
+    while trimmed.endswith("00") and len(trimmed) > 2:
+        trimmed = trimmed[:-2]
+    return trimmed

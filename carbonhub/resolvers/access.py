@@ -1,0 +1,87 @@
+"""Recording reads in the access log: who read what, under which purpose, covering how many."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from carbonhub.auth import Principal, PrincipalKind
+from carbonhub.consent.access_log import Access, record_access, region_prefix
+from carbonhub.db import write_session
+from carbonhub.resolvers.context import Info, in_thread
+
+
+def recipient_of(principal: Principal) -> tuple[str, str]:
+    """(kind, id) of the reader as the access log names it."""
+    if principal.kind is PrincipalKind.ENTERPRISE and principal.enterprise_id:
+        return "enterprise", principal.enterprise_id
+    if principal.kind is PrincipalKind.AGENCY and principal.region_code:
+        return "agency", principal.region_code
+    if principal.kind is PrincipalKind.CITIZEN and principal.person_id:
+        return "citizen", principal.person_id
+    return principal.kind.value, principal.client_id or principal.subject or "anonymous"
+
+
+async def log_access(info: Info, access: Access) -> None:
+    """Append ``access`` to the log in its own short transaction."""
+    engine, now = info.context.hub.engine, info.context.now
+
+    def write() -> None:
+        with write_session(engine) as session:
+            record_access(session, access, at=now)
+
+    await in_thread(write)
+
+
+async def log_release(
+    info: Info,
+    *,
+    purpose: str,
+    what: str,
+    scope_code: str,
+    period: tuple[date, date],
+    categories: tuple[str, ...],
+    persons: int,
+    regional: bool,
+) -> None:
+    """Log an aggregate release (an ESG or regional report) to the principal."""
+    principal = info.context.principal
+    kind, recipient = recipient_of(principal)
+    await log_access(
+        info,
+        Access(
+            recipient_kind=kind,
+            recipient_id=recipient,
+            client_id=principal.client_id,
+            purpose=purpose,
+            what=what,
+            categories=categories,
+            period_from=period[0],
+            period_to=period[1],
+            persons=persons,
+            scope_code=scope_code,
+            scope_prefix=region_prefix(scope_code) if regional else None,
+        ),
+    )
+
+
+async def log_person_read(info: Info, person_id: str, what: str) -> None:
+    """Log a read of one citizen's own data (by them, or by an operator)."""
+    principal = info.context.principal
+    kind, recipient = recipient_of(principal)
+    purpose = "own_data" if principal.person_id == person_id else "operations"
+    today = info.context.now.date()
+    await log_access(
+        info,
+        Access(
+            recipient_kind=kind,
+            recipient_id=recipient,
+            client_id=principal.client_id,
+            purpose=purpose,
+            what=what,
+            categories=(),
+            period_from=today,
+            period_to=today,
+            persons=1,
+            subject_person_id=person_id,
+        ),
+    )

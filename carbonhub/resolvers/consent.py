@@ -1,0 +1,181 @@
+"""Resolvers for consents: a citizen's consents, requests and access log; enterprises' requests."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from carbonhub.consent.access_log import entries_for_person
+from carbonhub.consent.service import ConsentState, ConsentTerms
+from carbonhub.db import read_session, write_session
+from carbonhub.errors import AccessDenied, NotFound
+from carbonhub.models import AccessLogEntry, ConsentReceipt, ConsentRequest, Person
+from carbonhub.resolvers.common import page_size
+from carbonhub.resolvers.context import Info, in_thread
+from carbonhub.resolvers.person import me
+
+
+async def consents(info: Info, subject: Person) -> list[ConsentState]:
+    """Every consent of the person (who was loaded under the access policy)."""
+    hub, now = info.context.hub, info.context.now
+
+    def load() -> list[ConsentState]:
+        with read_session(hub.engine) as session:
+            return hub.consents().consents_of(session, subject.id, now)
+
+    return await in_thread(load)
+
+
+async def receipts(info: Info, consent_id: str) -> list[ConsentReceipt]:
+    """The receipts of one consent (its owner was checked by the caller)."""
+
+    def load() -> list[ConsentReceipt]:
+        with read_session(info.context.hub.engine) as session:
+            return list(
+                session.scalars(
+                    select(ConsentReceipt)
+                    .where(col(ConsentReceipt.consent_id) == consent_id)
+                    .order_by(col(ConsentReceipt.issued_at))
+                )
+            )
+
+    return await in_thread(load)
+
+
+async def pending_requests(info: Info, subject: Person) -> list[ConsentRequest]:
+    """Requests put to the person that they have not answered."""
+    hub = info.context.hub
+
+    def load() -> list[ConsentRequest]:
+        with read_session(hub.engine) as session:
+            return hub.consents().pending_requests(session, subject.id)
+
+    return await in_thread(load)
+
+
+async def access_log(info: Info, subject: Person, first: int) -> list[AccessLogEntry]:
+    """Reads that involved the person, newest first."""
+    size = page_size(first)
+
+    def load() -> list[AccessLogEntry]:
+        with read_session(info.context.hub.engine) as session:
+            return entries_for_person(session, subject.id, first=size)
+
+    return await in_thread(load)
+
+
+async def grant(
+    info: Info,
+    *,
+    purpose: str,
+    recipient_id: str,
+    categories: list[str],
+    data_from: date,
+    data_to: date,
+    expires_at: datetime,
+    language: str,
+) -> ConsentState:
+    """The signed-in citizen gives a consent."""
+    citizen = await me(info)
+    hub, now = info.context.hub, info.context.now
+    terms = ConsentTerms(
+        purpose, recipient_id, tuple(categories), data_from, data_to, expires_at, language
+    )
+
+    def write() -> ConsentState:
+        with write_session(hub.engine) as session:
+            service = hub.consents()
+            granted = service.grant(session, citizen.id, terms, now=now)
+            return service.state(session, citizen.id, granted.id, now)
+
+    return await in_thread(write)
+
+
+async def revoke(info: Info, consent_id: str) -> ConsentState:
+    """The signed-in citizen takes a consent back (twice is the same as once)."""
+    citizen = await me(info)
+    hub, now = info.context.hub, info.context.now
+
+    def write() -> ConsentState:
+        with write_session(hub.engine) as session:
+            return hub.consents().revoke(session, citizen.id, consent_id, now=now)
+
+    return await in_thread(write)
+
+
+async def answer(
+    info: Info, request_id: str, approve: bool, categories: list[str] | None
+) -> ConsentState | None:
+    """The signed-in citizen approves or refuses an enterprise's request."""
+    citizen = await me(info)
+    hub, now = info.context.hub, info.context.now
+
+    def write() -> ConsentState | None:
+        with write_session(hub.engine) as session:
+            service = hub.consents()
+            granted = service.answer(
+                session,
+                citizen.id,
+                request_id,
+                approve=approve,
+                now=now,
+                categories=None if categories is None else tuple(categories),
+            )
+            return None if granted is None else service.state(session, citizen.id, granted.id, now)
+
+    return await in_thread(write)
+
+
+async def request(
+    info: Info,
+    enterprise_id: str,
+    categories: list[str],
+    data_from: date,
+    data_to: date,
+    expires_at: datetime,
+) -> tuple[ConsentRequest, int, int]:
+    """An enterprise client asks its employees; returns the request and (asked, approved)."""
+    principal = info.context.principal
+    if not principal.sees_everything and principal.enterprise_id != enterprise_id:
+        raise AccessDenied(f"enterprise {enterprise_id} is not this client's enterprise")
+    hub, now = info.context.hub, info.context.now
+
+    def write() -> tuple[ConsentRequest, int, int]:
+        with write_session(hub.engine) as session:
+            service = hub.consents()
+            made = service.request(
+                session,
+                enterprise_id=enterprise_id,
+                client_id=principal.client_id,
+                categories=tuple(categories),
+                data_from=data_from,
+                data_to=data_to,
+                consent_expires_at=expires_at,
+                now=now,
+            )
+            asked, approved = service.request_summary(session, made.id, now)
+            return made, asked, approved
+
+    return await in_thread(write)
+
+
+async def requests_of(info: Info, enterprise_id: str) -> list[tuple[ConsentRequest, int, int]]:
+    """An enterprise's requests with how many were asked and approved (never who refused)."""
+    principal = info.context.principal
+    if not principal.sees_everything and principal.enterprise_id != enterprise_id:
+        raise NotFound(f"unknown enterprise {enterprise_id!r}")
+    hub, now = info.context.hub, info.context.now
+
+    def load() -> list[tuple[ConsentRequest, int, int]]:
+        with read_session(hub.engine) as session:
+            service = hub.consents()
+            made = session.scalars(
+                select(ConsentRequest)
+                .where(col(ConsentRequest.enterprise_id) == enterprise_id)
+                .order_by(col(ConsentRequest.created_at).desc())
+            )
+            return [(r, *service.request_summary(session, r.id, now)) for r in made]
+
+    return await in_thread(load)
