@@ -17,6 +17,7 @@ from sqlmodel import col
 from carbonhub.actors import employ, move_residence, register_enterprise, register_person
 from carbonhub.db import read_session, redact_url, write_session
 from carbonhub.demo.access import demo_access
+from carbonhub.demo.consents import demo_consents
 from carbonhub.demo.events import EventStream
 from carbonhub.demo.population import (
     SEASON_START,
@@ -92,6 +93,9 @@ def build_demo(hub: Hub, plan: DemoPlan, progress: Progress = _no_progress) -> D
         return DemoResult(False, len(citizens), len(enterprises), {}, credentials)
     _write_marker(hub, plan, complete=False)
     _register(hub, enterprises, citizens, progress)
+    with progress("giving consents", len(citizens)) as advance:
+        # a generator of its own, so that the citizens and events stay what they were
+        demo_consents(hub, citizens, enterprises, random.Random(plan.seed + 1), advance)
     stream = EventStream(citizens, plan.seed, hub.registry.catalogue)
     estimate = int(
         sum(sum(c.habits.rates.values()) for c in citizens) * 0.5 * len(list(stream.days()))

@@ -34,6 +34,7 @@ class Rejection(StrEnum):
     NO_PROGRAMME = "no_programme"
     CONFLICTING_DUPLICATE = "conflicting_duplicate"
     DUPLICATE_CLAIM = "duplicate_claim"
+    NO_INGEST_CONSENT = "no_ingest_consent"
 
 
 class Outcome(StrEnum):
@@ -42,6 +43,7 @@ class Outcome(StrEnum):
     POSTED = "posted"
     DUPLICATE = "duplicate"
     QUARANTINED = "quarantined"
+    REJECTED = "rejected"  # refused and not stored at all (no consent to receive it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +122,11 @@ class PostingReport:
     def duplicates(self) -> int:
         """Events that had been posted before (nothing changed)."""
         return self.counts.get(Outcome.DUPLICATE.value, 0)
+
+    @property
+    def rejected(self) -> int:
+        """Events refused without being stored (the provider had no consent to send them)."""
+        return self.counts.get(Outcome.REJECTED.value, 0)
 
     @property
     def quarantined(self) -> int:

@@ -38,6 +38,7 @@ from carbonhub.ledger.events import (
     parse_event,
     raw_payload,
 )
+from carbonhub.ledger.gate import IngestCheck, IngestGate
 from carbonhub.ledger.rollups import Contribution, RollupDeltas
 from carbonhub.ledger.state import (
     HEAD_COLUMNS,
@@ -138,22 +139,31 @@ class LedgerPoster:
         *,
         batch_size: int = 2000,
         on_batch: Callable[[int], None] | None = None,
+        gate: IngestGate | None = None,
     ) -> PostingReport:
-        """Post ``events`` in batches, one transaction per batch; returns every outcome."""
+        """Post ``events`` in batches, one transaction per batch; returns every outcome.
+
+        With a ``gate`` (events from providers), an event its person did not consent to
+        receive from that source is rejected and not stored.
+        """
         results: list[EventResult] = []
         iterator = iter(events)
         while batch := list(itertools.islice(iterator, batch_size)):
             with write_session(engine) as session:
-                results.extend(self.post_batch(session, batch))
+                results.extend(self.post_batch(session, batch, gate=gate))
             if on_batch is not None:
                 on_batch(len(batch))
         return PostingReport.of(results)
 
     def post_batch(
-        self, session: Session, raw_events: Sequence[BehaviourEvent | Mapping[str, Any]]
+        self,
+        session: Session,
+        raw_events: Sequence[BehaviourEvent | Mapping[str, Any]],
+        *,
+        gate: IngestGate | None = None,
     ) -> list[EventResult]:
         """Post one batch inside the caller's transaction (a sync run commits its cursor with it)."""
-        batch = _Batch(self, session, self.clock())
+        batch = _Batch(self, session, self.clock(), gate)
         batch.run(raw_events)
         return batch.finish()
 
@@ -161,10 +171,13 @@ class LedgerPoster:
 class _Batch:
     """The state of posting one batch."""
 
-    def __init__(self, poster: LedgerPoster, session: Session, now: datetime) -> None:
+    def __init__(
+        self, poster: LedgerPoster, session: Session, now: datetime, gate: IngestGate | None
+    ) -> None:
         self.poster = poster
         self.session = session
         self.now = now
+        self.gate = gate
         self.results: dict[int, EventResult] = {}
         self.quarantine: list[dict[str, Any]] = []
         # (index, index of its first copy, event): an event repeated within the batch shares
@@ -203,7 +216,7 @@ class _Batch:
 
     def run(self, raw_events: Sequence[BehaviourEvent | Mapping[str, Any]]) -> None:
         valid = self._validate(raw_events)
-        candidates = self._attach_persons(valid)
+        candidates = self._consented(self._attach_persons(valid))
         if not candidates:
             return
         heads = lock_heads(self.session, {c.facts.person_id for c in candidates})
@@ -291,6 +304,33 @@ class _Batch:
                 continue
             candidates.append(_Candidate(index, checked, digest, facts, programme, primary, day))
         return candidates
+
+    def _consented(self, candidates: list[_Candidate]) -> list[_Candidate]:
+        """Drop (reject, not store) events their person did not consent to receive."""
+        if self.gate is None or not candidates:
+            return candidates
+        asked = [
+            IngestCheck(c.facts.person_id, c.event.source, c.valid.behaviour.category, c.day)
+            for c in candidates
+        ]
+        covered = self.gate.covered(self.session, asked, self.now)
+        kept = []
+        for candidate, check in zip(candidates, asked, strict=True):
+            if check in covered:
+                kept.append(candidate)
+                continue
+            event = candidate.event
+            self.results[candidate.index] = EventResult(
+                event.source,
+                event.external_id,
+                Outcome.REJECTED,
+                None,
+                None,
+                Rejection.NO_INGEST_CONSENT,
+                f"person {check.person_id} has no ingest consent for {check.source} covering "
+                f"category {check.category} on {check.day}; the event was not stored",
+            )
+        return kept
 
     def _programme_on(
         self, facts: PersonFacts, occurred_at: datetime
