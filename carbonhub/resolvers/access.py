@@ -16,8 +16,10 @@ def recipient_of(principal: Principal) -> tuple[str, str]:
         return "enterprise", principal.enterprise_id
     if principal.kind is PrincipalKind.AGENCY and principal.region_code:
         return "agency", principal.region_code
-    if principal.kind is PrincipalKind.CITIZEN and principal.person_id:
-        return "citizen", principal.person_id
+    if principal.kind is PrincipalKind.CITIZEN:
+        # the subject (a digest in the chain) says whose data it was; naming the reader here
+        # would put an erasable id into the hashed fields
+        return "citizen", "self"
     return principal.kind.value, principal.client_id or principal.subject or "anonymous"
 
 
