@@ -23,6 +23,7 @@ from carbonhub.auth.account_pages import account_routes
 from carbonhub.auth.endpoints import OAuthEndpoints
 from carbonhub.auth.pages import Pages
 from carbonhub.auth.server import HubAuthorizationServer
+from carbonhub.consent.centre import consent_centre_routes, registration_consent
 from carbonhub.db import DatabaseUnavailable, check_reachable, current_revision, head_revision
 from carbonhub.hub import Hub, open_hub
 from carbonhub.resolvers.context import Context
@@ -131,7 +132,25 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> S
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *oauth.routes(),
-            *account_routes(hub.engine, hub.settings, hub.regions, pages=pages),
+            *account_routes(
+                hub.engine,
+                hub.settings,
+                hub.regions,
+                pages=pages,
+                registration_consent=registration_consent(
+                    hub.consents(), hub.registry.catalogue, hub.programmes, hub.settings.timezone
+                ),
+            ),
+            *consent_centre_routes(
+                hub.engine,
+                hub.settings,
+                hub.keys,
+                hub.consents(),
+                hub.registry.catalogue,
+                hub.programmes,
+                hub.regions,
+                pages=pages,
+            ),
         ]
     )
     app.state.hub = hub

@@ -7,13 +7,15 @@ rejected form is shown again with the reason and status 400 (403 for a failed CS
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -52,6 +54,24 @@ class DistrictGroup:
     districts: tuple[tuple[str, str], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class RegistrationConsent:
+    """A consent offered on the registration form as a separate, unticked, revocable choice.
+
+    The consent layer sits above this one, so it hands the form its words (the notice in both
+    languages) and a function that gives the consent, instead of being imported here.
+    ``give(session, person_id, home_region_code, now)`` runs inside the registration's
+    transaction, so the account and the consent are created together or not at all.
+    """
+
+    field: str
+    label_en: str
+    label_zh: str
+    notice_en: str
+    notice_zh: str
+    give: Callable[[Session, str, str, datetime], None]
+
+
 def district_groups(regions: RegionTree) -> tuple[DistrictGroup, ...]:
     """Every district a citizen can live in, grouped by city, named in Chinese and English."""
 
@@ -71,12 +91,18 @@ def district_groups(regions: RegionTree) -> tuple[DistrictGroup, ...]:
 
 
 def account_routes(
-    engine: Engine, settings: Settings, regions: RegionTree, *, pages: Pages | None = None
+    engine: Engine,
+    settings: Settings,
+    regions: RegionTree,
+    *,
+    pages: Pages | None = None,
+    registration_consent: RegistrationConsent | None = None,
 ) -> list[BaseRoute]:
     """The routes of the account pages and of their stylesheet (``/static``).
 
     ``pages`` lets the application share one :class:`Pages` (and so one CSRF key cache) with
-    its other pages, such as the OAuth authorisation page.
+    its other pages, such as the OAuth authorisation page. ``registration_consent``, when
+    given, is offered on the registration form (unticked; PIPL Art. 16: never bundled).
     """
     handlers = _AccountPages(
         engine,
@@ -84,6 +110,7 @@ def account_routes(
         pages or Pages(engine, settings),
         PasswordHasher.from_settings(settings),
         district_groups(regions),
+        registration_consent,
     )
     return [
         Route("/account/", handlers.home, methods=["GET"], name="account"),
@@ -117,8 +144,10 @@ class _AccountPages:
         pages: Pages,
         hasher: PasswordHasher,
         districts: tuple[DistrictGroup, ...],
+        registration_consent: RegistrationConsent | None = None,
     ) -> None:
         self.engine = engine
+        self.registration_consent = registration_consent
         self.settings = settings
         self.pages = pages
         self.hasher = hasher
@@ -153,27 +182,33 @@ class _AccountPages:
                 return _see_other(next_url)
             return self._register_form(request, next_url)
         username = region = ""
+        consenting = False
         try:
             form = await self._checked_form(request)
             username, region = _text(form, "username"), _text(form, "home_region")
+            offer = self.registration_consent
+            consenting = offer is not None and _text(form, offer.field) == "yes"
             next_url = safe_next(_text(form, "next"))
             password = _text(form, "password")
             if password != _text(form, "password_confirmation"):
                 raise _RejectedForm("The two passwords differ; type the same password twice.")
             if not region:
                 raise _RejectedForm("Choose the district you live in.")
-            token = await run_in_threadpool(self._register, username, password, region)
+            token = await run_in_threadpool(self._register, username, password, region, consenting)
         except _RejectedForm as exc:
             return self._register_form(
-                request, next_url, str(exc), exc.status, username=username, region=region
+                request, next_url, str(exc), exc.status, username, region, consenting
             )
         except CarbonhubError as exc:
-            return self._register_form(request, next_url, str(exc), 400, username, region)
+            return self._register_form(
+                request, next_url, str(exc), 400, username, region, consenting
+            )
         response = _see_other(next_url)
         set_session_cookie(response, token, self.settings)
         return response
 
-    def _register(self, username: str, password: str, region: str) -> str:
+    def _register(self, username: str, password: str, region: str, consenting: bool) -> str:
+        now = utcnow()
         with write_session(self.engine) as session:
             account = register_citizen(
                 session,
@@ -181,8 +216,10 @@ class _AccountPages:
                 username=username,
                 password=password,
                 home_region_code=region,
-                since=local_date(utcnow(), self.zone),
+                since=local_date(now, self.zone),
             )
+            if consenting and self.registration_consent is not None:
+                self.registration_consent.give(session, account.person_id, region, now)
             return start_session(session, account, self.settings)
 
     def _register_form(
@@ -193,6 +230,7 @@ class _AccountPages:
         status: int = 200,
         username: str = "",
         region: str = "",
+        consenting: bool = False,
     ) -> Response:
         return self.pages.render(
             request,
@@ -203,6 +241,8 @@ class _AccountPages:
                 "username": username,
                 "region": region,
                 "district_groups": self.districts,
+                "consent_offer": self.registration_consent,
+                "consenting": consenting,
             },
             status=status,
         )

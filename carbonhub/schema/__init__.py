@@ -22,6 +22,7 @@ from carbonhub.resolvers import operator as operator_resolvers
 from carbonhub.resolvers import person as person_resolvers
 from carbonhub.resolvers import region as region_resolvers
 from carbonhub.resolvers.context import Info
+from carbonhub.schema.consent import ConsentMutation
 from carbonhub.schema.enterprise import Enterprise
 from carbonhub.schema.errors import ErrorPolicy
 from carbonhub.schema.operator import (
@@ -34,6 +35,7 @@ from carbonhub.schema.person import LedgerEntry, Person, Points, PointsRedemptio
 from carbonhub.schema.reference import BehaviourCategory, BehaviourType, Methodology, Programme
 from carbonhub.schema.region import Region
 from carbonhub.schema.reports import EsgReport, RegionReport
+from carbonhub.schema.rights import RightsMutation, RightsQuery
 
 MAX_DEPTH = 12
 CACHE_SIZE = 1024
@@ -43,7 +45,7 @@ VALIDATION_RULES = QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules
 
 
 @strawberry.type
-class Query:
+class Query(RightsQuery):
     @guarded(Scope.LEDGER_READ, description="The signed-in citizen (a citizen's access token).")
     async def me(self, info: Info) -> Person:
         return Person.of(await person_resolvers.me(info))
@@ -109,7 +111,7 @@ class Query:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(RightsMutation, ConsentMutation):
     @guarded_mutation(
         Scope.POINTS_REDEEM, description="Spend the signed-in citizen's points on a reward."
     )
