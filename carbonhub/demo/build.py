@@ -95,7 +95,8 @@ def build_demo(hub: Hub, plan: DemoPlan, progress: Progress = _no_progress) -> D
     _register(hub, enterprises, citizens, progress)
     with progress("giving consents", len(citizens)) as advance:
         # a generator of its own, so that the citizens and events stay what they were
-        demo_consents(hub, citizens, enterprises, random.Random(plan.seed + 1), advance)
+        consent_rng = random.Random(plan.seed + 1)  # noqa: S311  (synthetic, reproducible)
+        demo_consents(hub, citizens, enterprises, consent_rng, advance)
     stream = EventStream(citizens, plan.seed, hub.registry.catalogue)
     estimate = int(
         sum(sum(c.habits.rates.values()) for c in citizens) * 0.5 * len(list(stream.days()))
