@@ -25,6 +25,7 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import text
 
+from carbonhub.consent.ingest import ConsentIngestGate
 from carbonhub.consent.service import ConsentTerms
 from carbonhub.db import read_session, write_session
 from carbonhub.errors import InvalidInput
@@ -200,6 +201,57 @@ class ConsentMachine(RuleBasedStateMachine):
                 text("SELECT person_id FROM consent_grant WHERE id = :id"), {"id": consent}
             ).scalar_one()
             self.hub.consents().revoke(session, owner, consent, now=self.now)
+
+    @rule(target=consents, consent=consents, keep=st.sampled_from(["transport", "food"]))
+    def the_person_narrows(self, consent: str, keep: str) -> str:
+        if not consent:
+            return ""
+        service = self.hub.consents()
+        with write_session(self.hub.engine) as session:
+            owner = session.execute(
+                text("SELECT person_id FROM consent_grant WHERE id = :id"), {"id": consent}
+            ).scalar_one()
+            state = service.state(session, owner, consent, self.now)
+            if state.status != "active" or keep not in state.categories:
+                return ""
+            if len(state.categories) == 1:
+                return ""
+            return service.narrow(session, owner, consent, categories=(keep,), now=self.now).id
+
+    @rule(person=people, consents_to_provider=st.booleans())
+    def a_provider_delivers(self, person: str, consents_to_provider: bool) -> None:
+        if consents_to_provider:
+            terms = ConsentTerms(
+                "data_ingest",
+                "metro-gate",
+                ("transport",),
+                date(2023, 7, 1),
+                date(2023, 7, 31),
+                self.now + timedelta(days=30),
+            )
+            with write_session(self.hub.engine) as session:
+                self.hub.consents().grant(session, person, terms, now=self.now)
+        self.rides += 1
+        ride = event(
+            person,
+            "transport.metro",
+            f"2023-07-{1 + self.rides % 28:02d} 09:00",
+            source="metro-gate",
+            km="5",
+            ride=1,
+        )
+        poster = self.hub.poster()
+        poster.clock = lambda: self.now
+        report = poster.post(self.hub.engine, [ride], gate=ConsentIngestGate())
+        active = self._has_ingest_consent(person)
+        assert (report.posted, report.rejected) == ((1, 0) if active else (0, 1))
+
+    def _has_ingest_consent(self, person: str) -> bool:
+        with read_session(self.hub.engine) as session:
+            state = self.hub.consents().active_for(
+                session, person, "connector", "metro-gate", "data_ingest", self.now
+            )
+        return state is not None
 
     @rule(days=st.integers(min_value=1, max_value=40))
     def time_passes(self, days: int) -> None:
