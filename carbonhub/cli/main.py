@@ -11,6 +11,7 @@ import uvicorn
 from carbonhub import __version__
 from carbonhub.cli.clients import clients, keys
 from carbonhub.cli.common import database_option, fail, opened_hub, progress_bar, settings_for
+from carbonhub.cli.consents import consents
 from carbonhub.cli.rights import disputes
 from carbonhub.db import DatabaseUnavailable, create_db_engine, redact_url, write_session
 from carbonhub.errors import CarbonhubError
@@ -27,6 +28,7 @@ def main() -> None:
 main.add_command(clients)
 main.add_command(disputes)
 main.add_command(keys)
+main.add_command(consents)
 
 
 @main.command()

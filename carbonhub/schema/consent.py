@@ -77,12 +77,15 @@ class Consent:
         ]
 
 
-def recipient_name(info: Info, state: ConsentState) -> str:
-    """A readable name of the consent's recipient."""
+async def recipient_name(info: Info, state: ConsentState) -> str:
+    """A readable name of the consent's recipient (enterprises through the request's loader)."""
     g = state.grant
     if g.recipient_kind == "programme":
         programme = info.context.hub.programmes.for_region(g.recipient_id)
         return g.recipient_id if programme is None else programme.name_zh
+    if g.recipient_kind == "enterprise":
+        enterprise = await info.context.loaders.enterprise.load(g.recipient_id)
+        return g.recipient_id if enterprise is None else enterprise.name
     return g.recipient_id
 
 
@@ -177,14 +180,14 @@ class ConsentMutation:
             expires_at=expires_at,
             language=language,
         )
-        return Consent.of(state, recipient_name(info, state))
+        return Consent.of(state, await recipient_name(info, state))
 
     @guarded_mutation(
         Scope.CONSENT_MANAGE, description="Take a consent back, effective for the next read."
     )
     async def revoke_consent(self, info: Info, id: strawberry.ID) -> Consent:
         state = await resolvers.revoke(info, str(id))
-        return Consent.of(state, recipient_name(info, state))
+        return Consent.of(state, await recipient_name(info, state))
 
     @guarded_mutation(
         Scope.CONSENT_MANAGE, description="Approve (some categories of) or refuse a request."
@@ -193,7 +196,7 @@ class ConsentMutation:
         self, info: Info, id: strawberry.ID, approve: bool, categories: list[str] | None = None
     ) -> Consent | None:
         state = await resolvers.answer(info, str(id), approve, categories)
-        return None if state is None else Consent.of(state, recipient_name(info, state))
+        return None if state is None else Consent.of(state, await recipient_name(info, state))
 
     @guarded_mutation(
         Scope.ESG_READ, description="Ask the enterprise's employees for an ESG-reporting consent."

@@ -235,7 +235,7 @@ class Person:
     @guarded(Scope.LEDGER_READ, description="Every consent the person gave, newest first.")
     async def consents(self, info: Info) -> list[Consent]:
         return [
-            Consent.of(s, recipient_name(info, s))
+            Consent.of(s, await recipient_name(info, s))
             for s in await consent_resolvers.consents(info, self.row)
         ]
 

@@ -198,3 +198,27 @@ def test_given_a_history_when_the_consent_terms_are_edited_then_the_chain_breaks
 
     with read_session(hub.engine) as session:
         assert first_broken_event(session, person) == 1
+
+
+def test_given_an_expired_consent_when_expiries_are_recorded_then_once_in_the_history(
+    hub, service, terms, employee
+):
+    person, employer = employee
+    with write_session(hub.engine) as session:
+        grant = service.grant(
+            session, person, terms(employer, expires_at=NOW + timedelta(days=1)), now=NOW
+        )
+    later = NOW + timedelta(days=2)
+
+    with write_session(hub.engine) as session:
+        first = service.record_expiries(session, later)
+    with write_session(hub.engine) as session:
+        second = service.record_expiries(session, later)
+
+    assert (first >= 1, second) == (True, 0)
+    with read_session(hub.engine) as session:
+        assert service.state(session, person, grant.id, later).status == "expired"
+        assert (
+            session.query(ConsentEvent).filter_by(consent_id=grant.id, event_type="expired").count()
+            == 1
+        )
