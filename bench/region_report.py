@@ -1,4 +1,4 @@
-"""Region report: the GraphQL ``region { report }`` query against the raw SQL that reads the same totals.
+"""Region report: the GraphQL ``region { report }`` query against the raw SQL that reads the same figures.
 
 What it measures, per backend (SQLite in a fresh temporary file, PostgreSQL in a fresh private
 schema):
@@ -13,24 +13,47 @@ schema):
   entries of one behaviour a day, so no count cap is ever reached) and ``region_daily_rollup``
   rows equal to the sums of the person rows grouped by (region, day, behaviour, methodology).
   The ``person`` table holds the persons. ``ledger_entry`` stays empty: the regional report
-  never reads it. Loading: SQLite with the driver's ``executemany`` over a generator,
+  never reads it.
+* **Consents.** The report aggregates only residents with a regional-statistics consent in force
+  at read time, so the build gives them consents as a deployment would have them: 85% of the
+  persons (seeded choice, active or not) hold one ``share`` consent to the Beijing programme
+  (recipient ``programme`` / 110000, purpose ``regional_statistics``, the current notice's
+  version and digest) for every category of the catalogue, with a data window of the season,
+  granted 1 to 360 days before the build and expiring 720 days after it was granted (in force
+  throughout the run); each has its ``granted`` consent_event, and 5% of them a later
+  ``revoked`` event as well, so the policy's NOT EXISTS over ending events excludes real rows.
+  The event hashes are arbitrary 64-character hex strings, not a verifiable chain (nothing
+  measured reads them); consent_head, receipts and access-log history are not generated.
+  Loading: SQLite with the driver's ``executemany`` over a generator (the consent rows with
+  Core ``executemany``, so their timestamps are stored as the application stores them),
   PostgreSQL with ``COPY``; the participants index of ``person_daily_rollup`` is dropped during
   the load and created afterwards (and any foreign keys of that table on PostgreSQL, re-added
-  and validated after; the rollups carry none since they became derived data); then ``ANALYZE`` (``VACUUM ANALYZE`` on PostgreSQL). The
-  build is checked: both rollups agree per methodology, and every methodology covering a
-  behaviour counts exactly the entries generated for it.
+  and validated after; the rollups carry none since they became derived data); then
+  ``ANALYZE`` (``VACUUM ANALYZE`` on PostgreSQL). The
+  build is checked: both rollups agree per methodology, every methodology covering a
+  behaviour counts exactly the entries generated for it, and the database holds the consents
+  generated (consenting persons, category rows, events, revoked consents, and persons with a
+  consent in force at read time, counted in SQL with the policy's conditions).
 * **GraphQL.** ``await schema.execute(QUERY, context_value=Context(hub, Principal.developer()))``
   in process (asyncio), for Beijing (110000) over the programme's season under its primary
-  methodology: total, participants, by category, by behaviour and by child district. The result
-  must have no errors. The statements it issues are recorded with ``before/after_cursor_execute``
-  listeners in the (untimed) warm-up run, and counted in every timed run.
-* **Raw SQL.** The same aggregates with ``text()`` statements on one connection of the same
-  engine, in sequence: total (SUM over ``region_daily_rollup``), participants (COUNT DISTINCT
-  over ``person_daily_rollup``), and the GROUP BY queries the report issues for categories (the
-  same CASE over behaviour codes), behaviours and child districts (GROUP BY region_code: every
-  child of 110000 is a district, so the report's CASE maps each code to itself), the distinct
-  active behaviours, and the child regions' names. Every figure GraphQL released is asserted
-  equal to the raw figure.
+  methodology: total, participants, by category, by behaviour and by child district, over the
+  consented contributions only (the access policy's EXISTS over consent_grant /
+  consent_grant_category / consent_event; totals then come from ``person_daily_rollup``), and
+  the release recorded in the access log. The result must have no errors. The statements it
+  issues are recorded with ``before/after_cursor_execute`` listeners in the (untimed) warm-up
+  run, and counted in every timed run.
+* **Raw SQL.** The same figures with hand-written ``text()`` statements on one connection of
+  the same engine, in sequence, all over ``person_daily_rollup`` rows of the methodology,
+  season and districts that pass the same consent clause written out by hand (EXISTS a
+  consent_grant of the person joined to consent_grant_category: share, programme 110000,
+  regional_statistics, granted_at <= :now < expires_at, data_from <= local_date <= data_to,
+  category = the CASE over behaviour codes, and NOT EXISTS a revoked/terminated/superseded
+  consent_event; ``:now`` is the time of each run): total (SUM), participants (COUNT
+  DISTINCT), and SUM and COUNT DISTINCT grouped by category (the same CASE over behaviour
+  codes), by behaviour and by child district (GROUP BY region_code: every child of 110000 is a
+  district, so the report's CASE maps each code to itself); then the distinct active
+  behaviours (``region_daily_rollup``, unfiltered, as the report reads them) and the child
+  regions' names. Every figure GraphQL released is asserted equal to the raw figure.
 
 Both run warm (one untimed, logged run each first, which is also where the figures are
 compared), then interleaved, ``--repeat`` times (default 3: at full size one GraphQL run takes
@@ -90,9 +113,20 @@ from bench.common import (
     write_results,
 )
 from carbonhub.auth import Principal
+from carbonhub.consent.history import ENDING_EVENTS, GENESIS
+from carbonhub.consent.notices import notice_for
 from carbonhub.hub import Hub
 from carbonhub.methodology import CapPeriod, MethodologyRegistry
-from carbonhub.models import Person, PersonDailyRollup, table_of
+from carbonhub.models import (
+    ConsentEvent,
+    ConsentGrant,
+    ConsentGrantCategory,
+    Person,
+    PersonDailyRollup,
+    table_of,
+    utcnow,
+)
+from carbonhub.models.types import UTCDateTime
 from carbonhub.resolvers.context import Context
 from carbonhub.schema import schema
 
@@ -101,8 +135,14 @@ MAX_PER_DAY = 3  # entries of one behaviour per person and day
 ROUND_TRIP_SHARE = 0.6  # transport activities that are a commute out and back (2 entries)
 INACTIVE_SHARE = 0.08  # registered persons with no entry in the season
 FALLBACK_BEHAVIOUR = "use.e_waybill"  # replaces an activity that would reach a monthly cap
+CONSENT_SHARE = 0.85  # persons with a regional-statistics consent
+REVOKED_SHARE = 0.05  # of those consents, revoked since (a 'revoked' consent_event)
+PURPOSE = "regional_statistics"
 PERSON_TABLE = table_of(Person)
 PERSON_ROLLUP = table_of(PersonDailyRollup)
+CONSENT_TABLE = table_of(ConsentGrant)
+CONSENT_CATEGORY_TABLE = table_of(ConsentGrantCategory)
+CONSENT_EVENT_TABLE = table_of(ConsentEvent)
 PARTICIPANTS_INDEX = "ix_person_daily_rollup_participants"
 PERSON_ROLLUP_COLUMNS = (
     "person_id",
@@ -123,6 +163,35 @@ REGION_ROLLUP_COLUMNS = (
     "entries",
     "quantity_milli",
     "reduction_mg",
+)
+CONSENT_COLUMNS = (
+    "id",
+    "kind",
+    "person_id",
+    "recipient_kind",
+    "recipient_id",
+    "purpose",
+    "categories",
+    "granularity",
+    "data_from",
+    "data_to",
+    "granted_at",
+    "expires_at",
+    "notice_version",
+    "notice_sha256",
+    "language",
+)
+CONSENT_CATEGORY_COLUMNS = ("consent_id", "category")
+CONSENT_EVENT_COLUMNS = (
+    "person_id",
+    "seq",
+    "event_type",
+    "consent_id",
+    "actor",
+    "reason",
+    "at",
+    "prev_hash",
+    "hash",
 )
 
 QUERY = """
@@ -312,14 +381,106 @@ def _entry_counts(persons: int, entries: int, rng: random.Random) -> list[int]:
     return counts
 
 
+@dataclass
+class Consents:
+    """The season's regional-statistics consents, as rows of the three consent tables."""
+
+    grants: list[tuple[Any, ...]]
+    categories: list[tuple[str, str]]
+    events: list[tuple[Any, ...]]
+    revoked: int
+    in_force: set[str]  # persons whose consent is in force at read time
+
+    @property
+    def consenting(self) -> int:
+        return len(self.grants)
+
+
+def make_consents(
+    season: Season, programme_region: str, categories: Sequence[str], now: datetime
+) -> Consents:
+    """Consents like a deployment's: :data:`CONSENT_SHARE` of the persons (seeded choice) each
+    gave one consent to the programme of ``programme_region`` for every category, covering the
+    season's days, granted 1 to 360 days before ``now`` and lasting 720 days (so in force at
+    read time; the notice allows 800); :data:`REVOKED_SHARE` of them revoked it since.
+
+    Each consent has its ``granted`` event (seq 1) and a revoked one a ``revoked`` event (seq
+    2). The hashes are arbitrary 64-character hex strings, not a verifiable chain (the report
+    never reads them); consent_head, receipts and the access log are not generated.
+    """
+    rng = random.Random(season.seed + 2)
+    notice = notice_for(PURPOSE)
+    language = "zh-CN"
+    digest = notice.sha256(language)
+    listed = " ".join(sorted(categories))
+    now = now.replace(microsecond=0)
+
+    def random_hash() -> str:
+        return f"{rng.getrandbits(256):064x}"
+
+    grants: list[tuple[Any, ...]] = []
+    covered: list[tuple[str, str]] = []
+    events: list[tuple[Any, ...]] = []
+    in_force: set[str] = set()
+    revoked = 0
+    for person in season.person_ids:
+        if rng.random() >= CONSENT_SHARE:
+            continue
+        consent_id = "c_" + "".join(rng.choices("abcdefghijklmnopqrstuvwxyz234567", k=20))
+        granted_at = now - timedelta(seconds=rng.randrange(86_400, 360 * 86_400))
+        grants.append(
+            (
+                consent_id,
+                "share",
+                person,
+                notice.recipient_kind,
+                programme_region,
+                PURPOSE,
+                listed,
+                "aggregate",
+                SEASON_START,
+                SEASON_END,
+                granted_at,
+                granted_at + timedelta(days=720),
+                notice.version,
+                digest,
+                language,
+            )
+        )
+        covered.extend((consent_id, category) for category in sorted(categories))
+        granted_hash = random_hash()
+        events.append(
+            (person, 1, "granted", consent_id, "citizen", None, granted_at, GENESIS, granted_hash)
+        )
+        if rng.random() < REVOKED_SHARE:
+            revoked += 1
+            revoked_at = granted_at + (now - granted_at) * rng.random()
+            events.append(
+                (
+                    person,
+                    2,
+                    "revoked",
+                    consent_id,
+                    "citizen",
+                    "revoked by the citizen",
+                    revoked_at,
+                    granted_hash,
+                    random_hash(),
+                )
+            )
+        else:
+            in_force.add(person)
+    return Consents(grants, covered, events, revoked, in_force)
+
+
 # -- loading ------------------------------------------------------------------------------------
 
 
 CREATED_AT = datetime(2023, 6, 1, tzinfo=UTC)
 
 
-def load(db: BenchDatabase, season: Season) -> dict[str, float]:
-    """Insert persons and both rollups; returns the seconds of each build step."""
+def load(db: BenchDatabase, season: Season, consents: Consents) -> dict[str, float]:
+    """Insert persons, both rollups and the consents; returns the seconds of each build step."""
     steps: dict[str, float] = {}
     index = next(i for i in PERSON_ROLLUP.indexes if i.name == PARTICIPANTS_INDEX)
     with stopwatch() as elapsed:
@@ -348,6 +509,27 @@ def load(db: BenchDatabase, season: Season) -> dict[str, float]:
         else:
             _copy(db.engine, "region_daily_rollup", REGION_ROLLUP_COLUMNS, iter(rows))
     steps["load region_daily_rollup"] = elapsed()
+    with stopwatch() as elapsed:
+        tables = (
+            (CONSENT_TABLE, CONSENT_COLUMNS, consents.grants),
+            (CONSENT_CATEGORY_TABLE, CONSENT_CATEGORY_COLUMNS, consents.categories),
+            (CONSENT_EVENT_TABLE, CONSENT_EVENT_COLUMNS, consents.events),
+        )
+        if db.backend == "sqlite":
+            with db.engine.begin() as connection:  # Core inserts: UTCDateTime stores the moments
+                for table_, columns, rows in tables:
+                    for start in range(0, len(rows), 50_000):
+                        connection.execute(
+                            insert(table_),
+                            [
+                                dict(zip(columns, row, strict=True))
+                                for row in rows[start : start + 50_000]
+                            ],
+                        )
+        else:
+            for table_, columns, rows in tables:
+                _copy(db.engine, table_.name, columns, iter(rows))
+    steps["load consents"] = elapsed()
     with stopwatch() as elapsed, db.engine.begin() as connection:
         index.create(connection)
         for statement in foreign_keys:
@@ -429,10 +611,36 @@ def _drop_foreign_keys(connection: Connection) -> list[str]:
     return statements
 
 
-def check_build(engine: Engine, season: Season) -> tuple[dict[str, int], list[str]]:
-    """Row counts, and problems: the rollups must agree and represent exactly the entries made."""
+def check_build(
+    engine: Engine, season: Season, consents: Consents, programme_region: str
+) -> tuple[dict[str, int], list[str]]:
+    """Row counts, and problems: the rollups must agree and represent exactly the entries made,
+    and the consents in the database must be those generated (consenting, revoked, in force)."""
     problems = []
     with engine.connect() as connection:
+        consenting = int(
+            connection.execute(
+                text("SELECT COUNT(DISTINCT person_id) FROM consent_grant WHERE purpose = :p"),
+                {"p": PURPOSE},
+            ).scalar_one()
+        )
+        revoked = int(
+            connection.execute(
+                text(
+                    "SELECT COUNT(DISTINCT consent_id) FROM consent_event "
+                    "WHERE event_type = 'revoked'"
+                )
+            ).scalar_one()
+        )
+        in_force = int(
+            connection.execute(
+                text(
+                    "SELECT COUNT(DISTINCT g.person_id) FROM consent_grant g "
+                    f"WHERE {_grant_in_force('g')}"
+                ).bindparams(bindparam("now", type_=UTCDateTime())),
+                {"programme": programme_region, "now": utcnow()},
+            ).scalar_one()
+        )
         person = {
             row[0]: tuple(int(v) for v in row[1:])
             for row in connection.execute(
@@ -459,8 +667,33 @@ def check_build(engine: Engine, season: Season) -> tuple[dict[str, int], list[st
         ).all()
         counts = {
             name: int(connection.execute(text(f"SELECT COUNT(*) FROM {name}")).scalar_one())
-            for name in ("person", "person_daily_rollup", "region_daily_rollup", "ledger_entry")
+            for name in (
+                "person",
+                "person_daily_rollup",
+                "region_daily_rollup",
+                "ledger_entry",
+                "consent_grant",
+                "consent_grant_category",
+                "consent_event",
+            )
         }
+    counts |= {
+        "consenting persons": consenting,
+        "revoked consents": revoked,
+        "persons with a consent in force": in_force,
+    }
+    expected = {
+        "consenting persons": consents.consenting,
+        "revoked consents": consents.revoked,
+        "persons with a consent in force": len(consents.in_force),
+        "consent_grant_category": len(consents.categories),
+        "consent_event": len(consents.events),
+    }
+    for name, value in expected.items():
+        if counts[name] != value:
+            problems.append(f"{name}: {counts[name]} in the database, {value} generated")
+    if not 0 < len(consents.in_force) < season.persons or not consents.revoked:
+        problems.append("the consents do not narrow the persons (none revoked or all consenting)")
     if person != region:
         problems.append(f"rollups disagree: person {person} != region {region}")
     for behaviour, key, entries in by_behaviour:
@@ -499,8 +732,40 @@ class RawSql:
     parameters: dict[str, Any]
 
 
+def _grant_in_force(g: str) -> str:
+    """SQL over consent_grant ``g``: a regional-statistics share consent to the programme
+    ``:programme`` in force at ``:now`` (given, not expired, no revoked/terminated/superseded
+    event); its data window and categories are checked by the caller."""
+    ending = ", ".join(f"'{e}'" for e in ENDING_EVENTS)
+    return (
+        f"{g}.kind = 'share' AND {g}.recipient_kind = 'programme' "
+        f"AND {g}.recipient_id = :programme AND {g}.purpose = '{PURPOSE}' "
+        f"AND {g}.granted_at <= :now AND {g}.expires_at > :now "
+        f"AND NOT EXISTS (SELECT 1 FROM consent_event e WHERE e.consent_id = {g}.id "
+        f"AND e.event_type IN ({ending}))"
+    )
+
+
+def consent_clause(rollup: str, category_of: dict[str, str]) -> str:
+    """The access policy's regional consent clause over the rollup alias ``rollup``, by hand:
+    the row's person has a consent in force whose data window holds the row's day and whose
+    categories include the row's behaviour's."""
+    category = (
+        f"CASE {rollup}.behaviour_code "
+        + " ".join(f"WHEN '{code}' THEN '{cat}'" for code, cat in category_of.items())
+        + " END"
+    )
+    return (
+        "EXISTS (SELECT 1 FROM consent_grant g JOIN consent_grant_category c "
+        f"ON c.consent_id = g.id WHERE g.person_id = {rollup}.person_id AND {_grant_in_force('g')} "
+        f"AND g.data_from <= {rollup}.local_date AND g.data_to >= {rollup}.local_date "
+        f"AND c.category = {category})"
+    )
+
+
 def raw_sql(hub: Hub) -> RawSql:
-    """Hand-written equivalents of the report's queries, for Beijing, the season and the primary methodology."""
+    """Hand-written equivalents of the report's queries, for Beijing, the season and the primary
+    methodology, over the consented person rollup rows (``:now`` is set at each run)."""
     programme = hub.programmes.for_region(BEIJING)
     assert programme is not None
     assert programme.starts
@@ -508,47 +773,51 @@ def raw_sql(hub: Hub) -> RawSql:
     districts = list(hub.regions.leaves_under(BEIJING))
     assert all(hub.regions.children(child) == () for child in hub.regions.children(BEIJING))
     where = (
-        "methodology_key = :m AND local_date BETWEEN :start AND :end AND region_code IN :districts"
+        "r.methodology_key = :m AND r.local_date BETWEEN :start AND :end "
+        "AND r.region_code IN :districts AND "
+        + consent_clause("r", hub.registry.catalogue.category_of())
     )
+    rollup = "person_daily_rollup r"
     category = (
-        "CASE behaviour_code "
+        "CASE r.behaviour_code "
         + " ".join(
             f"WHEN '{b.code}' THEN '{b.category}'" for b in hub.registry.catalogue.behaviours
         )
         + " ELSE 'unknown' END"
     )
-    sums = "SUM(reduction_mg), SUM(entries), SUM(quantity_milli)"
+    sums = "SUM(r.reduction_mg), SUM(r.entries), SUM(r.quantity_milli)"
 
     def statement(sql: str) -> Any:
-        return text(sql).bindparams(bindparam("districts", expanding=True))
+        binds = [bindparam("districts", expanding=True)]
+        if ":now" in sql:
+            binds.append(bindparam("now", type_=UTCDateTime()))
+        return text(sql).bindparams(*binds)
 
     statements = {
-        "total": statement(f"SELECT {sums} FROM region_daily_rollup WHERE {where}"),
+        "total": statement(f"SELECT {sums} FROM {rollup} WHERE {where}"),
         "participants": statement(
-            f"SELECT COUNT(DISTINCT person_id) FROM person_daily_rollup WHERE {where}"
+            f"SELECT COUNT(DISTINCT r.person_id) FROM {rollup} WHERE {where}"
         ),
         "category sums": statement(
-            f"SELECT {category} AS k, {sums} FROM region_daily_rollup WHERE {where} GROUP BY k"
+            f"SELECT {category} AS k, {sums} FROM {rollup} WHERE {where} GROUP BY k"
         ),
         "category participants": statement(
-            f"SELECT {category} AS k, COUNT(DISTINCT person_id) FROM person_daily_rollup "
+            f"SELECT {category} AS k, COUNT(DISTINCT r.person_id) FROM {rollup} "
             f"WHERE {where} GROUP BY k"
         ),
         "behaviour sums": statement(
-            f"SELECT behaviour_code, {sums} FROM region_daily_rollup WHERE {where} "
-            "GROUP BY behaviour_code"
+            f"SELECT r.behaviour_code, {sums} FROM {rollup} WHERE {where} GROUP BY r.behaviour_code"
         ),
         "behaviour participants": statement(
-            "SELECT behaviour_code, COUNT(DISTINCT person_id) FROM person_daily_rollup "
-            f"WHERE {where} GROUP BY behaviour_code"
+            f"SELECT r.behaviour_code, COUNT(DISTINCT r.person_id) FROM {rollup} "
+            f"WHERE {where} GROUP BY r.behaviour_code"
         ),
         "child sums": statement(
-            f"SELECT region_code, {sums} FROM region_daily_rollup WHERE {where} "
-            "GROUP BY region_code"
+            f"SELECT r.region_code, {sums} FROM {rollup} WHERE {where} GROUP BY r.region_code"
         ),
         "child participants": statement(
-            "SELECT region_code, COUNT(DISTINCT person_id) FROM person_daily_rollup "
-            f"WHERE {where} GROUP BY region_code"
+            f"SELECT r.region_code, COUNT(DISTINCT r.person_id) FROM {rollup} "
+            f"WHERE {where} GROUP BY r.region_code"
         ),
         "active behaviours": statement(
             "SELECT DISTINCT behaviour_code FROM region_daily_rollup "
@@ -564,6 +833,8 @@ def raw_sql(hub: Hub) -> RawSql:
         "end": programme.ends,
         "districts": districts,
         "parent": BEIJING,
+        "programme": programme.region,
+        "now": None,
     }
     return RawSql(statements, parameters)
 
@@ -575,10 +846,11 @@ def run_raw(engine: Engine, raw: RawSql) -> tuple[dict[str, Any], dict[str, floa
     """
     results: dict[str, Any] = {}
     seconds: dict[str, float] = {}
+    parameters = raw.parameters | {"now": utcnow()}  # read time, as the GraphQL context's
     with engine.connect() as connection:
         for name, statement in raw.statements.items():
             with stopwatch() as elapsed:
-                results[name] = connection.execute(statement, raw.parameters).all()
+                results[name] = connection.execute(statement, parameters).all()
             seconds[name] = elapsed()
     return results, seconds
 
@@ -719,13 +991,21 @@ def measure(db: BenchDatabase, repeat: int) -> dict[str, Any]:
 def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     with fresh_database(backend, args.postgres_url) as db:
         season = Season(args.persons, args.entries, args.seed, db.hub.registry)
+        programme = db.hub.programmes.for_region(BEIJING)
+        assert programme is not None
         console.print(
-            f"  {backend}: building {args.persons:,} persons and the rollups of "
-            f"{args.entries:,} entries ..."
+            f"  {backend}: building {args.persons:,} persons, the rollups of "
+            f"{args.entries:,} entries and the consents ..."
         )
         with stopwatch() as built:
-            steps = load(db, season)
-        counts, build_problems = check_build(db.engine, season)
+            consents = make_consents(
+                season,
+                programme.region,
+                [c.code for c in db.hub.registry.catalogue.categories],
+                utcnow(),
+            )
+            steps = load(db, season, consents)
+        counts, build_problems = check_build(db.engine, season, consents, programme.region)
         console.print(
             f"  {backend}: built in {fmt_seconds(built())}; running GraphQL and raw SQL "
             f"({args.repeat} timed runs each) ..."
@@ -737,6 +1017,14 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             "database": db.where,
             "persons": args.persons,
             "active_persons": season.active_persons,
+            "consenting_persons": consents.consenting,
+            "revoked_consents": consents.revoked,
+            "persons_with_consent_in_force": len(consents.in_force),
+            "active_persons_with_consent_in_force": sum(
+                1
+                for person, count in zip(season.person_ids, season.counts, strict=True)
+                if count and person in consents.in_force
+            ),
             "entries": args.entries,
             "entries_by_behaviour": season.entries_by_behaviour,
             "monthly_cap_fallbacks": season.fallbacks,
@@ -759,6 +1047,14 @@ def print_backend(result: dict[str, Any]) -> None:
         f"{result['entries']:,} entries represented by {rows['person_daily_rollup']:,} "
         f"person_daily_rollup rows and {rows['region_daily_rollup']:,} region_daily_rollup rows "
         f"(ledger_entry rows: {rows['ledger_entry']}; the report never reads ledger_entry)"
+    )
+    console.print(
+        f"  consents: {result['consenting_persons']:,} persons gave a regional-statistics "
+        f"consent ({rows['consent_grant_category']:,} category rows, "
+        f"{rows['consent_event']:,} events), {result['revoked_consents']:,} revoked since; "
+        f"in force at read time for {result['persons_with_consent_in_force']:,} persons, "
+        f"{result['active_persons_with_consent_in_force']:,} of them active in the season "
+        f"(GraphQL participants: {result['report']['participants']})"
     )
     build = "; ".join(f"{name} {fmt_seconds(s)}" for name, s in result["build_steps"].items())
     check = (
