@@ -183,6 +183,39 @@ class ConsentService:
         )
         return self.state(session, person_id, consent_id, now)
 
+    def terminate(
+        self,
+        session: Session,
+        enterprise_id: str,
+        consent_id: str,
+        *,
+        now: datetime,
+        reason: str | None = None,
+    ) -> ConsentState:
+        """The recipient enterprise ends a consent given to it (e.g. the reporting stopped)."""
+        grant = session.get(ConsentGrant, consent_id)
+        if (
+            grant is None
+            or grant.recipient_kind != "enterprise"
+            or grant.recipient_id != enterprise_id
+        ):
+            raise NotFound(f"unknown consent {consent_id!r}")
+        state = _state_of(session, grant, now)
+        if state.status != "active":
+            return state
+        event = append_event(
+            session,
+            person_id=grant.person_id,
+            event_type="terminated",
+            consent_id=consent_id,
+            actor=f"enterprise:{enterprise_id}",
+            at=now,
+            reason=reason or "terminated by the recipient",
+        )
+        name = self._recipient_name(session, grant.recipient_kind, grant.recipient_id)
+        issue_receipt(session, self.keys, self.settings, grant, list(state.categories), name, event)
+        return _state_of(session, grant, now)
+
     def narrow(
         self,
         session: Session,

@@ -161,6 +161,23 @@ async def request(
     return await in_thread(write)
 
 
+async def terminate(info: Info, consent_id: str, reason: str | None) -> ConsentState:
+    """An enterprise client ends a consent given to its enterprise (others: not found)."""
+    principal = info.context.principal
+    enterprise_id = principal.enterprise_id
+    if enterprise_id is None:
+        raise AccessDenied("only the recipient enterprise's client may terminate a consent")
+    hub, now = info.context.hub, info.context.now
+
+    def write() -> ConsentState:
+        with write_session(hub.engine) as session:
+            return hub.consents().terminate(
+                session, enterprise_id, consent_id, now=now, reason=reason
+            )
+
+    return await in_thread(write)
+
+
 async def requests_of(info: Info, enterprise_id: str) -> list[tuple[ConsentRequest, int, int]]:
     """An enterprise's requests with how many were asked and approved (never who refused)."""
     principal = info.context.principal

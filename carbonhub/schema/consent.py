@@ -156,6 +156,13 @@ class AccessLogEntry:
         )
 
 
+@strawberry.type(description="What became of a consent its recipient ended (no personal detail).")
+class ConsentTermination:
+    id: strawberry.ID
+    status: str
+    status_reason: str | None
+
+
 @strawberry.type
 class ConsentMutation:
     @guarded_mutation(Scope.CONSENT_MANAGE, description="Give a consent (the signed-in citizen).")
@@ -197,6 +204,15 @@ class ConsentMutation:
     ) -> Consent | None:
         state = await resolvers.answer(info, str(id), approve, categories)
         return None if state is None else Consent.of(state, await recipient_name(info, state))
+
+    @guarded_mutation(Scope.ESG_READ, description="End a consent given to the client's enterprise.")
+    async def terminate_consent(
+        self, info: Info, id: strawberry.ID, reason: str | None = None
+    ) -> ConsentTermination:
+        state = await resolvers.terminate(info, str(id), reason)
+        return ConsentTermination(
+            id=strawberry.ID(state.grant.id), status=state.status, status_reason=state.status_reason
+        )
 
     @guarded_mutation(
         Scope.ESG_READ, description="Ask the enterprise's employees for an ESG-reporting consent."

@@ -222,3 +222,27 @@ def test_given_an_expired_consent_when_expiries_are_recorded_then_once_in_the_hi
             session.query(ConsentEvent).filter_by(consent_id=grant.id, event_type="expired").count()
             == 1
         )
+
+
+def test_given_a_consent_when_its_recipient_terminates_it_then_it_ends_with_that_reason(
+    hub, service, terms, employee
+):
+    person, employer = employee
+    with write_session(hub.engine) as session:
+        grant = service.grant(session, person, terms(employer), now=NOW)
+    with write_session(hub.engine) as session:
+        state = service.terminate(session, employer, grant.id, now=NOW, reason="report stopped")
+
+    assert (state.status, state.status_reason) == ("terminated", "report stopped")
+
+
+def test_given_another_enterprise_when_it_terminates_a_consent_then_not_found(
+    hub, service, terms, employee, make_enterprise
+):
+    person, employer = employee
+    with write_session(hub.engine) as session:
+        grant = service.grant(session, person, terms(employer), now=NOW)
+    other = make_enterprise(name="别家公司")
+
+    with write_session(hub.engine) as session, pytest.raises(NotFound):
+        service.terminate(session, other, grant.id, now=NOW)

@@ -130,3 +130,21 @@ def test_given_an_enterprise_when_it_asks_for_another_enterprise_then_forbidden(
     )
 
     assert result.codes == ["FORBIDDEN"]
+
+
+def test_given_a_consent_to_an_enterprise_then_the_enterprise_can_terminate_it(
+    gql, make_enterprise, make_person
+):
+    employer = make_enterprise()
+    worker = make_person(employer=employer, consents=False)
+    consent = gql(
+        GRANT, {"recipient": employer, "expires": expires()}, principal=citizen(worker, *MANAGE)
+    ).ok()["grantConsent"]["id"]
+
+    ended = gql(
+        'mutation ($id: ID!) { terminateConsent(id: $id, reason: "closed") { status statusReason } }',
+        {"id": consent},
+        principal=enterprise_client(employer),
+    ).ok()["terminateConsent"]
+
+    assert ended == {"status": "terminated", "statusReason": "closed"}
