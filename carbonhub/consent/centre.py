@@ -150,6 +150,7 @@ def consent_centre_routes(
         Route("/consent/erase", centre.erase, methods=["GET", "POST"]),
         Route("/consent/erased", centre.erased, methods=["GET"]),
         Route(VERIFY_PATH, centre.verify, methods=["GET", "POST"]),
+        Route("/consent/notices/{version}", centre.notice, methods=["GET"]),
         Mount(
             "/consent/static",
             app=StaticFiles(packages=[("carbonhub.consent", "static")]),

@@ -25,9 +25,11 @@ from carbonhub.consent.centre_base import (
     see_other,
 )
 from carbonhub.consent.centre_text import (
+    LANGUAGES,
     choose_language,
     text_of,
 )
+from carbonhub.consent.notices import notices
 from carbonhub.consent.receipts import verify_receipt
 from carbonhub.consent.rights import erase_person, export_person
 from carbonhub.errors import CarbonhubError
@@ -76,6 +78,16 @@ class RecordPages(CentreBase):
                 "x-content-type-options": "nosniff",
             },
         )
+
+    async def notice(self, request: Request) -> Response:
+        """A published notice version in both languages (the ``policyUrl`` of receipts)."""
+        version = request.path_params["version"]
+        found = next((n for n in notices().values() if n.version == version), None)
+        if found is None:
+            language, _ = choose_language(request)
+            return self._error(request, text_of(language)["error_not_found"], 404)
+        texts = [(code, found.text(code), found.sha256(code)) for code in LANGUAGES]
+        return self._render(request, "notice.html", {"notice": found, "texts": texts})
 
     async def verify(self, request: Request) -> Response:
         """Check a receipt: HTML for browsers, JSON for ``Accept: application/json``.

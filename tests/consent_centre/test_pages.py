@@ -396,3 +396,19 @@ def test_registration_offers_the_regional_consent_unticked(centre, centre_hub) -
     assert grants_of(centre_hub, accounts["no.thanks"]) == []
     (grant,) = grants_of(centre_hub, accounts["yes.please"])
     assert grant.purpose == "regional_statistics"
+
+
+def test_given_a_receipts_policy_url_then_the_notice_it_names_is_published(hub, make_person):
+    from starlette.testclient import TestClient
+
+    from carbonhub.app import create_app
+    from carbonhub.consent.notices import notice_for
+
+    notice = notice_for("esg_reporting")
+    with TestClient(create_app(hub=hub), base_url="https://127.0.0.1") as client:
+        page = client.get(f"/consent/notices/{notice.version}")
+        missing = client.get("/consent/notices/no-such-version")
+
+    assert page.status_code == 200
+    assert notice.sha256("en") in page.text
+    assert missing.status_code == 404
