@@ -11,7 +11,7 @@ import hashlib
 from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Exists, and_, exists, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -31,6 +31,20 @@ EVENT_TYPES = (
     "expired",
     "superseded",
 )
+
+
+def ended() -> Exists:
+    """Correlated ``EXISTS`` over ``consent_grant``: an ending event names the consent."""
+    return exists().where(
+        col(ConsentEvent.consent_id) == col(ConsentGrant.id),
+        col(ConsentEvent.event_type).in_(ENDING_EVENTS),
+    )
+
+
+def in_force(now: datetime) -> ColumnElement[bool]:
+    """``WHERE`` clause over ``consent_grant``: consents in force at ``now`` (given, not yet
+    expired, not revoked, terminated or superseded). The one definition every reader uses."""
+    return and_(col(ConsentGrant.granted_at) <= now, col(ConsentGrant.expires_at) > now, ~ended())
 
 
 def terms_digest(grant: ConsentGrant, categories: list[str]) -> str:

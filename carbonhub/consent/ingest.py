@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from carbonhub.consent.service import active_clause
+from carbonhub.consent.history import in_force
 from carbonhub.ledger.gate import IngestCheck
 from carbonhub.ledger.state import key_chunks, one_of
 from carbonhub.models import ConsentGrant, ConsentGrantCategory
@@ -42,7 +42,7 @@ class ConsentIngestGate:
                     one_of(session, col(ConsentGrant.person_id), part),
                     col(ConsentGrant.kind) == "ingest",
                     col(ConsentGrant.recipient_kind) == "connector",
-                    active_clause(now),
+                    in_force(now),
                 )
             )
             for person_id, source, category, first, last in rows:

@@ -29,9 +29,9 @@ from sqlalchemy.sql.elements import ColumnElement as Column
 
 from carbonhub.actors import RegionTree
 from carbonhub.auth import Principal, PrincipalKind, Scope
-from carbonhub.consent.history import ENDING_EVENTS
-from carbonhub.errors import AccessDenied, Unauthenticated
-from carbonhub.models import ConsentEvent, ConsentGrant, ConsentGrantCategory, table_of
+from carbonhub.consent.history import in_force
+from carbonhub.errors import AccessDenied, NotFound, Unauthenticated
+from carbonhub.models import ConsentGrant, ConsentGrantCategory, table_of
 
 
 def _require(principal: Principal, scope: Scope, what: str) -> None:
@@ -108,11 +108,9 @@ def consented(
     at read time (given, not yet expired, not revoked, terminated or superseded), whose data
     window contains the row's local day, and which covers the category of the row's behaviour.
     """
-    grant = table_of(ConsentGrant).alias("consent")
-    covered = table_of(ConsentGrantCategory).alias("consent_category")
-    event = table_of(ConsentEvent).alias("consent_end")
+    grant = table_of(ConsentGrant)
+    covered = table_of(ConsentGrantCategory)
     category = case(dict(category_of), value=rollup.c.behaviour_code, else_=null())
-    ended = exists().where(event.c.consent_id == grant.c.id, event.c.event_type.in_(ENDING_EVENTS))
     return exists(
         select(literal(1))
         .select_from(grant.join(covered, covered.c.consent_id == grant.c.id))
@@ -122,12 +120,10 @@ def consented(
             grant.c.recipient_kind == recipient_kind,
             grant.c.recipient_id == recipient_id,
             grant.c.purpose == purpose,
-            grant.c.granted_at <= now,
-            grant.c.expires_at > now,
+            in_force(now),
             grant.c.data_from <= rollup.c.local_date,
             grant.c.data_to >= rollup.c.local_date,
             covered.c.category == category,
-            ~ended,
         )
     )
 
@@ -188,10 +184,39 @@ def may_read_enterprise_profile(principal: Principal) -> bool:
     return True
 
 
+def require_citizen(principal: Principal, what: str) -> str:
+    """The person a citizen's token acts for; any other caller, operators included, is refused."""
+    if not principal.is_authenticated:
+        raise Unauthenticated(f"{what} needs a citizen's access token")
+    if principal.kind is not PrincipalKind.CITIZEN or principal.person_id is None:
+        raise AccessDenied(f"{what} is the signed-in citizen's own; this token acts for no citizen")
+    return principal.person_id
+
+
 def require_own_person(principal: Principal, scope: Scope, what: str) -> str:
     """The person a citizen acts for, for a right only that citizen may exercise (export,
     erasure, disputes); anyone else, operators included, is refused."""
     _require(principal, scope, what)
-    if principal.kind is not PrincipalKind.CITIZEN or principal.person_id is None:
-        raise AccessDenied(f"{what} is the signed-in citizen's own right; this token acts for none")
-    return principal.person_id
+    return require_citizen(principal, what)
+
+
+def require_own_enterprise(
+    principal: Principal, enterprise_id: str, what: str, *, hidden: bool = False
+) -> None:
+    """Only the enterprise's own client (or an operator) may do ``what`` for it.
+
+    ``hidden``: answer another enterprise's client with "not found" rather than "forbidden",
+    for reads that would otherwise reveal what that enterprise does.
+    """
+    if principal.sees_everything or principal.enterprise_id == enterprise_id:
+        return
+    if hidden:
+        raise NotFound(f"unknown enterprise {enterprise_id!r}")
+    raise AccessDenied(f"enterprise {enterprise_id} is not this client's enterprise ({what})")
+
+
+def acting_enterprise(principal: Principal, what: str) -> str:
+    """The enterprise an enterprise client acts for; anyone else is refused."""
+    if principal.enterprise_id is None:
+        raise AccessDenied(f"only an enterprise's client may {what}")
+    return principal.enterprise_id

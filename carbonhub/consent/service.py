@@ -12,12 +12,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Exists, and_, exists, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from carbonhub.auth.keys import KeyRing
-from carbonhub.consent.history import ENDING_EVENTS, append_event
+from carbonhub.consent.history import ENDING_EVENTS, append_event, ended, in_force
 from carbonhub.consent.notices import notice_for
 from carbonhub.consent.receipts import issue_receipt
 from carbonhub.errors import Conflict, InvalidInput, NotFound
@@ -26,6 +26,7 @@ from carbonhub.models import (
     ConsentEvent,
     ConsentGrant,
     ConsentGrantCategory,
+    ConsentReceipt,
     ConsentRequest,
     Employment,
     Enterprise,
@@ -336,9 +337,31 @@ class ConsentService:
         approved = session.scalar(
             select(func.count())
             .select_from(ConsentGrant)
-            .where(col(ConsentGrant.request_id) == request_id, active_clause(now))
+            .where(col(ConsentGrant.request_id) == request_id, in_force(now))
         )
         return int(asked or 0), int(approved or 0)
+
+    def requests_of(
+        self, session: Session, enterprise_id: str, now: datetime
+    ) -> list[tuple[ConsentRequest, int, int]]:
+        """An enterprise's requests, newest first, with (asked, approved): never who refused."""
+        made = session.scalars(
+            select(ConsentRequest)
+            .where(col(ConsentRequest.enterprise_id) == enterprise_id)
+            .order_by(col(ConsentRequest.created_at).desc())
+        )
+        return [(r, *self.request_summary(session, r.id, now)) for r in made]
+
+    @staticmethod
+    def receipts_of(session: Session, consent_id: str) -> list[ConsentReceipt]:
+        """The receipts of one consent, oldest first."""
+        return list(
+            session.scalars(
+                select(ConsentReceipt)
+                .where(col(ConsentReceipt.consent_id) == consent_id)
+                .order_by(col(ConsentReceipt.issued_at))
+            )
+        )
 
     def pending_requests(self, session: Session, person_id: str) -> list[ConsentRequest]:
         """Requests put to the citizen that they have not answered."""
@@ -394,7 +417,7 @@ class ConsentService:
                 col(ConsentGrant.recipient_kind) == recipient_kind,
                 col(ConsentGrant.recipient_id) == recipient_id,
                 col(ConsentGrant.purpose) == purpose,
-                active_clause(now),
+                in_force(now),
             )
         ).first()
         return None if grant is None else _state_of(session, grant, now)
@@ -404,7 +427,7 @@ class ConsentService:
         due = session.scalars(
             select(ConsentGrant).where(
                 col(ConsentGrant.expires_at) <= now,
-                ~_ended(),
+                ~ended(),
                 ~exists().where(
                     col(ConsentEvent.consent_id) == col(ConsentGrant.id),
                     col(ConsentEvent.event_type) == "expired",
@@ -523,18 +546,6 @@ class ConsentService:
                 )
             )
         )
-
-
-def _ended() -> Exists:
-    return exists().where(
-        col(ConsentEvent.consent_id) == col(ConsentGrant.id),
-        col(ConsentEvent.event_type).in_(ENDING_EVENTS),
-    )
-
-
-def active_clause(now: datetime) -> ColumnElement[bool]:
-    """``WHERE`` clause over ``consent_grant``: consents in force at ``now``."""
-    return and_(col(ConsentGrant.granted_at) <= now, col(ConsentGrant.expires_at) > now, ~_ended())
 
 
 def _state_of(session: Session, grant: ConsentGrant, now: datetime) -> ConsentState:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select
-from sqlmodel import col
-
+from carbonhub.consent import policy
 from carbonhub.consent.access_log import entries_for_person
 from carbonhub.consent.service import ConsentState, ConsentTerms
 from carbonhub.db import read_session, write_session
-from carbonhub.errors import AccessDenied, NotFound
 from carbonhub.models import AccessLogEntry, ConsentReceipt, ConsentRequest, Person
 from carbonhub.resolvers.common import page_size
 from carbonhub.resolvers.context import Info, in_thread
@@ -31,15 +28,11 @@ async def consents(info: Info, subject: Person) -> list[ConsentState]:
 async def receipts(info: Info, consent_id: str) -> list[ConsentReceipt]:
     """The receipts of one consent (its owner was checked by the caller)."""
 
+    hub = info.context.hub
+
     def load() -> list[ConsentReceipt]:
-        with read_session(info.context.hub.engine) as session:
-            return list(
-                session.scalars(
-                    select(ConsentReceipt)
-                    .where(col(ConsentReceipt.consent_id) == consent_id)
-                    .order_by(col(ConsentReceipt.issued_at))
-                )
-            )
+        with read_session(hub.engine) as session:
+            return hub.consents().receipts_of(session, consent_id)
 
     return await in_thread(load)
 
@@ -138,8 +131,7 @@ async def request(
 ) -> tuple[ConsentRequest, int, int]:
     """An enterprise client asks its employees; returns the request and (asked, approved)."""
     principal = info.context.principal
-    if not principal.sees_everything and principal.enterprise_id != enterprise_id:
-        raise AccessDenied(f"enterprise {enterprise_id} is not this client's enterprise")
+    policy.require_own_enterprise(principal, enterprise_id, "asking its employees for consent")
     hub, now = info.context.hub, info.context.now
 
     def write() -> tuple[ConsentRequest, int, int]:
@@ -163,10 +155,7 @@ async def request(
 
 async def terminate(info: Info, consent_id: str, reason: str | None) -> ConsentState:
     """An enterprise client ends a consent given to its enterprise (others: not found)."""
-    principal = info.context.principal
-    enterprise_id = principal.enterprise_id
-    if enterprise_id is None:
-        raise AccessDenied("only the recipient enterprise's client may terminate a consent")
+    enterprise_id = policy.acting_enterprise(info.context.principal, "terminate a consent")
     hub, now = info.context.hub, info.context.now
 
     def write() -> ConsentState:
@@ -180,19 +169,13 @@ async def terminate(info: Info, consent_id: str, reason: str | None) -> ConsentS
 
 async def requests_of(info: Info, enterprise_id: str) -> list[tuple[ConsentRequest, int, int]]:
     """An enterprise's requests with how many were asked and approved (never who refused)."""
-    principal = info.context.principal
-    if not principal.sees_everything and principal.enterprise_id != enterprise_id:
-        raise NotFound(f"unknown enterprise {enterprise_id!r}")
+    policy.require_own_enterprise(
+        info.context.principal, enterprise_id, "reading its consent requests", hidden=True
+    )
     hub, now = info.context.hub, info.context.now
 
     def load() -> list[tuple[ConsentRequest, int, int]]:
         with read_session(hub.engine) as session:
-            service = hub.consents()
-            made = session.scalars(
-                select(ConsentRequest)
-                .where(col(ConsentRequest.enterprise_id) == enterprise_id)
-                .order_by(col(ConsentRequest.created_at).desc())
-            )
-            return [(r, *service.request_summary(session, r.id, now)) for r in made]
+            return hub.consents().requests_of(session, enterprise_id, now)
 
     return await in_thread(load)

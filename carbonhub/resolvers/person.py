@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from carbonhub.auth import PrincipalKind
 from carbonhub.consent import policy
 from carbonhub.db import read_session, write_session
-from carbonhub.errors import AccessDenied, NotFound, Unauthenticated
+from carbonhub.errors import NotFound
 from carbonhub.ledger import PointsBalance, points_balance, redeem_points
 from carbonhub.models import Person, PointsRedemption
 from carbonhub.reports import EntryView, PersonalLedger, choose_methodology
@@ -30,12 +29,7 @@ async def person(info: Info, person_id: str) -> Person:
 
 async def me(info: Info) -> Person:
     """The signed-in citizen."""
-    principal = info.context.principal
-    if not principal.is_authenticated:
-        raise Unauthenticated("`me` needs a citizen's access token")
-    if principal.kind is not PrincipalKind.CITIZEN or principal.person_id is None:
-        raise AccessDenied("`me` is the signed-in citizen; this token acts for no citizen")
-    return await person(info, principal.person_id)
+    return await person(info, policy.require_citizen(info.context.principal, "`me`"))
 
 
 def personal_ledger(

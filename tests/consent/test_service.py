@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -13,6 +13,26 @@ from carbonhub.models import ConsentEvent, ConsentReceipt
 from tests.consent.conftest import NOW
 
 TRANSPORT = ("transport",)
+
+
+@pytest.fixture
+def ask(hub, service):
+    """An enterprise asks its current employees to share ``categories`` of their 2023 data."""
+
+    def make(enterprise: str, categories: tuple[str, ...]):
+        with write_session(hub.engine) as session:
+            return service.request(
+                session,
+                enterprise_id=enterprise,
+                client_id=None,
+                categories=categories,
+                data_from=date(2023, 1, 1),
+                data_to=date(2023, 12, 31),
+                consent_expires_at=NOW + timedelta(days=200),
+                now=NOW,
+            )
+
+    return make
 
 
 @pytest.fixture
@@ -100,21 +120,11 @@ def test_given_another_employer_then_the_citizen_cannot_share_with_it(
 
 
 def test_given_a_request_when_employees_answer_then_the_enterprise_sees_only_approvals(
-    hub, service, make_enterprise, make_person
+    hub, service, ask, make_enterprise, make_person
 ):
     employer = make_enterprise()
     staff = [make_person(employer=employer, consents=False) for _ in range(3)]
-    with write_session(hub.engine) as session:
-        request = service.request(
-            session,
-            enterprise_id=employer,
-            client_id=None,
-            categories=("transport", "food"),
-            data_from=NOW.date().replace(year=2023, month=1, day=1),
-            data_to=NOW.date().replace(year=2023, month=12, day=31),
-            consent_expires_at=NOW + timedelta(days=200),
-            now=NOW,
-        )
+    request = ask(employer, ("transport", "food"))
     with write_session(hub.engine) as session:
         service.answer(session, staff[0], request.id, approve=True, now=NOW)
         service.answer(session, staff[1], request.id, approve=False, now=NOW)
@@ -126,41 +136,21 @@ def test_given_a_request_when_employees_answer_then_the_enterprise_sees_only_app
 
 
 def test_given_a_request_when_approving_a_category_it_did_not_ask_then_refused(
-    hub, service, make_enterprise, make_person
+    hub, service, ask, make_enterprise, make_person
 ):
     employer = make_enterprise()
     worker = make_person(employer=employer, consents=False)
-    with write_session(hub.engine) as session:
-        request = service.request(
-            session,
-            enterprise_id=employer,
-            client_id=None,
-            categories=("transport",),
-            data_from=NOW.date().replace(year=2023, month=1, day=1),
-            data_to=NOW.date().replace(year=2023, month=12, day=31),
-            consent_expires_at=NOW + timedelta(days=200),
-            now=NOW,
-        )
+    request = ask(employer, ("transport",))
     with write_session(hub.engine) as session, pytest.raises(InvalidInput, match="did not ask"):
         service.answer(session, worker, request.id, approve=True, now=NOW, categories=("food",))
 
 
 def test_given_an_answered_request_when_answered_again_then_conflict(
-    hub, service, make_enterprise, make_person
+    hub, service, ask, make_enterprise, make_person
 ):
     employer = make_enterprise()
     worker = make_person(employer=employer, consents=False)
-    with write_session(hub.engine) as session:
-        request = service.request(
-            session,
-            enterprise_id=employer,
-            client_id=None,
-            categories=("transport",),
-            data_from=NOW.date().replace(year=2023, month=1, day=1),
-            data_to=NOW.date().replace(year=2023, month=12, day=31),
-            consent_expires_at=NOW + timedelta(days=200),
-            now=NOW,
-        )
+    request = ask(employer, ("transport",))
     with write_session(hub.engine) as session:
         service.answer(session, worker, request.id, approve=False, now=NOW)
     with write_session(hub.engine) as session, pytest.raises(Conflict):
