@@ -6,6 +6,9 @@ passes an already opened :class:`~carbonhub.hub.Hub` instead.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -23,6 +26,9 @@ from carbonhub.auth.account_pages import account_routes
 from carbonhub.auth.endpoints import OAuthEndpoints
 from carbonhub.auth.pages import Pages
 from carbonhub.auth.server import HubAuthorizationServer
+from carbonhub.connectors.scheduler import SyncScheduler
+from carbonhub.connectors.service import Connectors
+from carbonhub.connectors.web import ConnectorPages
 from carbonhub.consent.centre import consent_centre_routes, registration_consent
 from carbonhub.db import DatabaseUnavailable, check_reachable, current_revision, head_revision
 from carbonhub.hub import Hub, open_hub
@@ -34,7 +40,7 @@ from carbonhub.settings import Settings
 class GraphQLEndpoint(GraphQL[Context, None]):
     """Strawberry's ASGI view with carbonhub's context."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, connectors: Connectors) -> None:
         production = hub.settings.is_production
         super().__init__(
             schema,
@@ -43,11 +49,14 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             multipart_uploads_enabled=False,
         )
         self.hub = hub
+        self.connectors = connectors
 
     async def get_context(self, request: Any, response: Any) -> Context:
         principal: Principal = request.scope["state"]["principal"]
         request.scope["state"]["sub_response"] = response
-        return Context(hub=self.hub, principal=principal, request=request)
+        return Context(
+            hub=self.hub, principal=principal, request=request, connectors=self.connectors
+        )
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         """RFC 6750: a request without a token that needed one is answered 401 with a challenge."""
@@ -95,12 +104,23 @@ class Authenticated:
         return await run_in_threadpool(self.authenticator.principal, request.headers)
 
 
-def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> Starlette:
-    """The carbonhub ASGI application."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    hub: Hub | None = None,
+    connectors: Connectors | None = None,
+    scheduler: bool = True,
+) -> Starlette:
+    """The carbonhub ASGI application.
+
+    Loads the enabled connectors (a missing enabled one stops startup with ConfigurationError)
+    and, when ``scheduler`` and ``sync_interval_s`` allow, syncs them periodically.
+    """
     if hub is None:
         hub = open_hub(settings or Settings())
     hub.keys.load()
-    graphql = Authenticated(GraphQLEndpoint(hub), hub.authenticator())
+    connectors = connectors or Connectors.for_hub(hub)
+    graphql = Authenticated(GraphQLEndpoint(hub, connectors), hub.authenticator())
     pages = Pages(hub.engine, hub.settings)
     oauth = OAuthEndpoints(HubAuthorizationServer(hub.engine, hub.settings, hub.keys), pages)
 
@@ -126,7 +146,23 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> S
             status_code=200 if ready else 503,
         )
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        interval = hub.settings.sync_interval_s
+        pulling = any(c.info.pull for c in connectors.registry.all())
+        task = None
+        if scheduler and interval > 0 and pulling:
+            task = asyncio.create_task(SyncScheduler(connectors, interval).run_forever())
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
     app = Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
@@ -141,6 +177,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> S
                     hub.consents(), hub.registry.catalogue, hub.programmes, hub.settings.timezone
                 ),
             ),
+            *ConnectorPages(connectors, hub.authenticator(), pages).routes(),
             *consent_centre_routes(
                 hub.engine,
                 hub.settings,
@@ -151,7 +188,8 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> S
                 hub.regions,
                 pages=pages,
             ),
-        ]
+        ],
     )
     app.state.hub = hub
+    app.state.connectors = connectors
     return app

@@ -41,3 +41,9 @@ class Conflict(CarbonhubError):
     """The request contradicts the current state (e.g. redeeming more points than held)."""
 
     code = "CONFLICT"
+
+
+class ConfigurationError(CarbonhubError):
+    """The hub's settings cannot work (a missing connector, a missing key); startup stops."""
+
+    code = "CONFIGURATION"

@@ -6,7 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -51,6 +51,36 @@ class Settings(BaseSettings):
     password_time_cost: int = Field(default=3, ge=1, description="Argon2id iterations.")
     password_memory_kib: int = Field(
         default=65536, ge=8, description="Argon2id memory in KiB (RFC 9106: 64 MiB)."
+    )
+
+    connectors: str | None = Field(
+        default=None,
+        description="Comma-separated slugs of the connectors to enable (each must load); unset: every installed connector, a broken one skipped with a log line.",
+    )
+    connectors_file: Path | None = Field(
+        default=None,
+        description="A TOML file with one table per connector slug holding its configuration (base_url, client_id, client_secret, signing_secret ...).",
+    )
+    token_encryption_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated Fernet keys encrypting provider tokens at rest; the first encrypts, all decrypt (rotation). Required in production; in development the hub generates one and keeps it in the database.",
+    )
+    sync_interval_s: int = Field(
+        default=900, ge=0, description="Seconds between the periodic syncs inside serve (0: none)."
+    )
+    sync_concurrency: int = Field(default=8, ge=1, le=64, description="Accounts fetched at once.")
+    sync_retries: int = Field(
+        default=5, ge=0, le=20, description="Retries of a failed provider request."
+    )
+    sync_backoff_s: float = Field(
+        default=0.5, ge=0, description="First retry delay; doubles each retry, with jitter."
+    )
+    sync_backoff_max_s: float = Field(default=30.0, ge=0, description="Longest retry delay.")
+    sync_max_failures: int = Field(
+        default=5, ge=1, description="Failed syncs in a row after which an account is suspended."
+    )
+    push_window_s: int = Field(
+        default=300, ge=10, le=3600, description="Replay window of signed pushes, in seconds."
     )
 
     @field_validator("timezone")

@@ -11,6 +11,7 @@ import uvicorn
 from carbonhub import __version__
 from carbonhub.cli.clients import clients, keys
 from carbonhub.cli.common import database_option, fail, opened_hub, progress_bar, settings_for
+from carbonhub.cli.connectors import import_file, list_connectors, sync
 from carbonhub.cli.consents import consents
 from carbonhub.cli.rights import disputes
 from carbonhub.db import DatabaseUnavailable, create_db_engine, redact_url, write_session
@@ -29,6 +30,9 @@ main.add_command(clients)
 main.add_command(disputes)
 main.add_command(keys)
 main.add_command(consents)
+main.add_command(sync)
+main.add_command(import_file)
+main.add_command(list_connectors)
 
 
 @main.command()

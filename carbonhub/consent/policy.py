@@ -220,3 +220,15 @@ def acting_enterprise(principal: Principal, what: str) -> str:
     if principal.enterprise_id is None:
         raise AccessDenied(f"only an enterprise's client may {what}")
     return principal.enterprise_id
+
+
+def acting_connector(principal: Principal, what: str) -> str:
+    """The connector a connector client delivers for; anyone else (operators too) is refused.
+
+    Delivering events is the provider's act under its citizens' ingest consents, so not even
+    the development superuser may deliver in a connector's name.
+    """
+    _require(principal, Scope.EVENTS_INGEST, what)
+    if principal.kind is not PrincipalKind.CONNECTOR or principal.connector is None:
+        raise AccessDenied(f"only a connector's client may {what}")
+    return principal.connector

@@ -13,6 +13,7 @@ from carbonhub.models.auth import (
     RefreshToken,
     ServerKey,
 )
+from carbonhub.models.connectors import AccountLinkRequest, LinkedAccount, SyncRun
 from carbonhub.models.consent import (
     AccessLogEntry,
     ConsentEvent,
@@ -34,6 +35,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "AccessLogEntry",
     "AccessToken",
+    "AccountLinkRequest",
     "AuthorizationCode",
     "CitizenAccount",
     "ConsentEvent",
@@ -49,6 +51,7 @@ __all__ = [
     "HubMetadata",
     "LedgerEntry",
     "LedgerHead",
+    "LinkedAccount",
     "LoginSession",
     "OAuthClient",
     "OAuthGrant",
@@ -61,6 +64,7 @@ __all__ = [
     "RegionDailyRollup",
     "Residence",
     "ServerKey",
+    "SyncRun",
     "UTCDateTime",
     "metadata",
     "table_of",

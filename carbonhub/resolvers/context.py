@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import strawberry
 
 from carbonhub.auth import Principal
+from carbonhub.connectors.service import Connectors
 from carbonhub.hub import Hub
 from carbonhub.models import utcnow
 from carbonhub.resolvers.loaders import Loaders
@@ -25,6 +26,7 @@ class Context:
     principal: Principal
     loaders: Loaders = field(init=False)
     request: Any = None
+    connectors: Connectors | None = None  # None outside the app (tests of the schema alone)
     now: datetime = field(default_factory=utcnow)  # "read time" of every consent check
 
     def __post_init__(self) -> None:

@@ -22,6 +22,7 @@ from carbonhub.resolvers import operator as operator_resolvers
 from carbonhub.resolvers import person as person_resolvers
 from carbonhub.resolvers import region as region_resolvers
 from carbonhub.resolvers.context import Info
+from carbonhub.schema.connectors import ConnectorMutation, ConnectorQuery
 from carbonhub.schema.consent import ConsentMutation
 from carbonhub.schema.enterprise import Enterprise
 from carbonhub.schema.errors import ErrorPolicy
@@ -45,7 +46,7 @@ VALIDATION_RULES = QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules
 
 
 @strawberry.type
-class Query(RightsQuery):
+class Query(RightsQuery, ConnectorQuery):
     @guarded(Scope.LEDGER_READ, description="The signed-in citizen (a citizen's access token).")
     async def me(self, info: Info) -> Person:
         return Person.of(await person_resolvers.me(info))
@@ -111,7 +112,7 @@ class Query(RightsQuery):
 
 
 @strawberry.type
-class Mutation(RightsMutation, ConsentMutation):
+class Mutation(RightsMutation, ConsentMutation, ConnectorMutation):
     @guarded_mutation(
         Scope.POINTS_REDEEM, description="Spend the signed-in citizen's points on a reward."
     )

@@ -12,10 +12,12 @@ from carbonhub.auth import Scope
 from carbonhub.ledger import PointsBalance
 from carbonhub.reports import EntryView, kg
 from carbonhub.reports import PersonalLedger as DomainLedger
+from carbonhub.resolvers import connectors as connector_resolvers
 from carbonhub.resolvers import consent as consent_resolvers
 from carbonhub.resolvers import person as resolvers
 from carbonhub.resolvers import region as region_resolvers
 from carbonhub.resolvers.context import Info, in_thread
+from carbonhub.schema.connectors import LinkedAccount
 from carbonhub.schema.consent import (
     AccessLogEntry,
     Consent,
@@ -244,6 +246,14 @@ class Person:
         return [
             ConsentRequest.of(r) for r in await consent_resolvers.pending_requests(info, self.row)
         ]
+
+    @guarded(
+        Scope.LEDGER_READ,
+        description="The person's accounts at data providers (linked, suspended or unlinked).",
+    )
+    async def linked_accounts(self, info: Info) -> list[LinkedAccount]:
+        rows = await connector_resolvers.person_linked_accounts(info, self.row)
+        return [LinkedAccount.of(r) for r in rows]
 
     @guarded(
         Scope.LEDGER_READ, description="Reads of the person's data and releases that involved them."

@@ -24,6 +24,7 @@ PUBLIC_TYPES = {
     "BehaviourCategory",
     "BehaviourType",
     "Cap",
+    "ConnectorInfo",  # which providers' connectors the hub runs (citizens choose what to link)
     "Factor",
     "Methodology",
     "Programme",
@@ -127,4 +128,4 @@ def test_given_the_root_query_then_exactly_the_personal_roots_are_guarded():
     assert isinstance(query, GraphQLObjectType)
     guarded = {name for name, field in query.fields.items() if _guard(field) is not None}
 
-    assert guarded == {"me", "person", "quarantinedEvents", "disputes"}
+    assert guarded == {"me", "person", "quarantinedEvents", "disputes", "syncRuns"}

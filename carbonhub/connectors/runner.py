@@ -1,0 +1,354 @@
+"""The sync runner: pull every linked account's new records and post them, exactly once.
+
+For each active linked account of the enabled pull connectors (``sync_concurrency`` at a time)::
+
+    fresh token -> fetch(account, cursor) -> queue -> one committer:
+        normalise, attribute, consent gate, post  + new cursor + run counts   (one transaction)
+
+Accounts are fetched concurrently; one committer posts the queued pages of several accounts
+in one transaction of up to ``posting_batch_size`` records, committing each account's cursor
+with the entries its pages produced. A sync killed at any point resumes from the last
+committed cursor: nothing is lost and, posting being idempotent, nothing is counted twice.
+
+Provider failures: timeouts and 5xx are retried with exponential backoff and full jitter, a
+429 waits its ``Retry-After``, a 401 refreshes the token once. An account whose sync fails
+``sync_max_failures`` times in a row is suspended and reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+from sqlalchemy import select
+from sqlmodel import col
+
+from carbonhub.connectors.base import (
+    Connector,
+    Page,
+    ProviderAccount,
+    ProviderError,
+    RateLimited,
+    TokenExpired,
+)
+from carbonhub.connectors.ingest import IngestCounts, RecordIngest, Source
+from carbonhub.connectors.linking import AccountLinking, LinkFailed
+from carbonhub.connectors.registry import ConnectorRegistry
+from carbonhub.db import read_session, write_session
+from carbonhub.hub import Hub
+from carbonhub.models import LinkedAccount, SyncRun, utcnow
+from carbonhub.settings import Settings
+
+log = logging.getLogger(__name__)
+MAX_PAGES_PER_RUN = 100_000  # a provider whose cursor never ends cannot hold a sync forever
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How provider failures are retried: ``retries`` times, exponential backoff, full jitter."""
+
+    retries: int = 5
+    base_s: float = 0.5
+    max_s: float = 30.0
+
+    @classmethod
+    def of(cls, settings: Settings) -> RetryPolicy:
+        """The policy the settings describe."""
+        return cls(settings.sync_retries, settings.sync_backoff_s, settings.sync_backoff_max_s)
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Seconds before retry ``attempt`` (1-based): uniform in [cap/2, cap]."""
+        cap = min(self.max_s, self.base_s * 2.0 ** (attempt - 1))
+        return cap / 2 + rng.random() * cap / 2
+
+
+@dataclass(slots=True)
+class AccountSync:
+    """One account's sync in progress: its run record and counts."""
+
+    account: LinkedAccount
+    connector: Connector
+    run_id: int
+    cursor: str | None
+    counts: IngestCounts = field(default_factory=IngestCounts)
+    pages: int = 0
+    errors: int = 0
+    retries: int = 0
+    failure: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    """What a sync did, per account (for the CLI and the scheduler's log)."""
+
+    runs: tuple[SyncRunSummary, ...]
+
+    @property
+    def failed(self) -> list[SyncRunSummary]:
+        """The runs that did not finish."""
+        return [r for r in self.runs if r.status != "ok"]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRunSummary:
+    """One account's run, as recorded."""
+
+    run_id: int
+    connector: str
+    account_id: str
+    status: str
+    counts: dict[str, int]
+    error: str | None
+
+
+@dataclass(slots=True)
+class _PageWork:
+    sync: AccountSync
+    page: Page
+    last: bool
+
+
+class SyncRunner:
+    """Runs syncs of a hub's linked accounts through its enabled connectors."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        registry: ConnectorRegistry,
+        linking: AccountLinking,
+        *,
+        clock: Clock = utcnow,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.hub = hub
+        self.registry = registry
+        self.linking = linking
+        self.ingest = RecordIngest(hub.poster())
+        self.policy = RetryPolicy.of(hub.settings)
+        self.clock = clock
+        self.sleep = sleep
+        self.rng = rng or random.SystemRandom()
+
+    async def sync(
+        self,
+        connector: str | None = None,
+        *,
+        on_records: Callable[[int], None] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> SyncReport:
+        """Sync every active linked account (of one connector, or of all pull connectors)."""
+        slugs = (
+            [connector] if connector else [c.info.slug for c in self.registry.all() if c.info.pull]
+        )
+        for slug in slugs:
+            if not self.registry.get(slug).info.pull:
+                raise LinkFailed(f"{slug} does not pull; its provider pushes events")
+        accounts = self._accounts(slugs)
+        queue: asyncio.Queue[_PageWork | None] = asyncio.Queue(
+            maxsize=4 * self.hub.settings.sync_concurrency
+        )
+        async with httpx.AsyncClient(transport=transport, trust_env=False) as http:
+            connectors = {slug: self.registry.get(slug).open(http) for slug in slugs}
+            committer = asyncio.create_task(self._commit_pages(queue, on_records))
+            limit = asyncio.Semaphore(self.hub.settings.sync_concurrency)
+            try:
+                syncs = await asyncio.gather(
+                    *(self._pull(a, connectors[a.connector], queue, limit) for a in accounts)
+                )
+            finally:
+                await queue.put(None)
+                await committer
+        return SyncReport(tuple(self._finish(s) for s in syncs))
+
+    def _accounts(self, slugs: list[str]) -> list[LinkedAccount]:
+        with read_session(self.hub.engine) as session:
+            return list(
+                session.scalars(
+                    select(LinkedAccount)
+                    .where(
+                        col(LinkedAccount.connector).in_(slugs),
+                        col(LinkedAccount.status) == "active",
+                    )
+                    .order_by(col(LinkedAccount.connector), col(LinkedAccount.id))
+                )
+            )
+
+    async def _pull(
+        self,
+        account: LinkedAccount,
+        connector: Connector,
+        queue: asyncio.Queue[_PageWork | None],
+        limit: asyncio.Semaphore,
+    ) -> AccountSync:
+        async with limit:
+            sync = AccountSync(account, connector, self._start_run(account), account.cursor)
+            sync.failure = None
+            try:
+                await self._fetch_all(sync, queue)
+            except (ProviderError, LinkFailed) as exc:
+                sync.failure = str(exc)[:1000]
+                await queue.put(_PageWork(sync, Page((), sync.cursor, False), last=True))
+            return sync
+
+    async def _fetch_all(self, sync: AccountSync, queue: asyncio.Queue[_PageWork | None]) -> None:
+        for _ in range(MAX_PAGES_PER_RUN):
+            page = await self._fetch(sync)
+            sync.pages += 1
+            last = not page.has_more or page.next_cursor == sync.cursor
+            await queue.put(_PageWork(sync, page, last))
+            sync.cursor = page.next_cursor
+            if last:
+                return
+        raise ProviderErrorLoop(f"more than {MAX_PAGES_PER_RUN} pages in one run")
+
+    async def _fetch(self, sync: AccountSync) -> Page:
+        """One page, with the retry policy and one token refresh on 401."""
+        attempt, refreshed = 0, False
+        while True:
+            token = await self.linking.access_token(sync.account, now=self.clock(), force=False)
+            try:
+                return await sync.connector.fetch(
+                    ProviderAccount(sync.account.subject, token), sync.cursor
+                )
+            except TokenExpired:
+                sync.errors += 1
+                if refreshed:
+                    raise
+                refreshed = True
+                await self.linking.access_token(sync.account, now=self.clock(), force=True)
+            except ProviderError as exc:
+                sync.errors += 1
+                attempt += 1
+                if not exc.retryable or attempt > self.policy.retries:
+                    raise
+                sync.retries += 1
+                wait = self.policy.delay(attempt, self.rng)
+                if isinstance(exc, RateLimited) and exc.retry_after is not None:
+                    wait = max(wait, exc.retry_after)
+                log.info(
+                    "%s account %s: %s; retry %d in %.2f s",
+                    sync.account.connector,
+                    sync.account.id,
+                    exc,
+                    attempt,
+                    wait,
+                )
+                await self.sleep(wait)
+
+    async def _commit_pages(
+        self, queue: asyncio.Queue[_PageWork | None], on_records: Callable[[int], None] | None
+    ) -> None:
+        """Post queued pages, several accounts per transaction, until the end marker."""
+        batch_size = self.hub.settings.posting_batch_size
+        done = False
+        while not done:
+            first = await queue.get()
+            if first is None:
+                return
+            batch = [first]
+            size = len(first.page.records)
+            while size < batch_size and not queue.empty():
+                item = queue.get_nowait()
+                if item is None:
+                    done = True
+                    break
+                batch.append(item)
+                size += len(item.page.records)
+            await asyncio.to_thread(self._commit, batch)
+            if on_records is not None:
+                on_records(size)
+
+    def _commit(self, batch: list[_PageWork]) -> None:
+        """Entries, cursors and run counts of ``batch``'s pages, in one transaction."""
+        now = self.clock()
+        with write_session(self.hub.engine) as session:
+            for work in batch:
+                sync = work.sync
+                if work.page.records:
+                    source = Source(sync.account.connector, sync.connector, sync.account)
+                    sync.counts.add(self.ingest.ingest(session, source, work.page.records, now))
+                account = session.get(LinkedAccount, sync.account.id)
+                run = session.get(SyncRun, sync.run_id)
+                if account is None or run is None:
+                    continue
+                account.cursor = work.page.next_cursor
+                _record(run, sync, work.page.next_cursor)
+                if work.last:
+                    self._close(account, run, sync, now)
+
+    def _close(
+        self, account: LinkedAccount, run: SyncRun, sync: AccountSync, now: datetime
+    ) -> None:
+        run.finished_at = now
+        if sync.failure is None:
+            run.status = "ok"
+            account.failures, account.last_error, account.last_synced_at = 0, None, now
+            return
+        account.failures += 1
+        account.last_error = sync.failure
+        run.error = sync.failure
+        run.status = "failed"
+        if account.failures >= self.hub.settings.sync_max_failures:
+            account.status = run.status = "suspended"
+            log.error(
+                "%s account %s suspended after %d failed syncs: %s",
+                account.connector,
+                account.id,
+                account.failures,
+                sync.failure,
+            )
+
+    def _start_run(self, account: LinkedAccount) -> int:
+        """A new run record; a run of this account left running by a killed sync is closed."""
+        with write_session(self.hub.engine) as session:
+            stale = session.scalars(
+                select(SyncRun).where(
+                    col(SyncRun.account_id) == account.id, col(SyncRun.status) == "running"
+                )
+            )
+            for run in stale:
+                run.status, run.error = "interrupted", "the sync stopped before finishing"
+            run = SyncRun(
+                connector=account.connector,
+                mode="pull",
+                account_id=account.id,
+                started_at=self.clock(),
+                cursor_from=account.cursor,
+            )
+            session.add(run)
+            session.flush()
+            assert run.id is not None
+            return run.id
+
+    def _finish(self, sync: AccountSync) -> SyncRunSummary:
+        with read_session(self.hub.engine) as session:
+            run = session.get(SyncRun, sync.run_id)
+            status = "unknown" if run is None else run.status
+        counts = sync.counts.as_json() | {
+            "errors": sync.errors,
+            "retries": sync.retries,
+            "pages": sync.pages,
+        }
+        return SyncRunSummary(
+            sync.run_id, sync.account.connector, sync.account.id, status, counts, sync.failure
+        )
+
+
+class ProviderErrorLoop(ProviderError):
+    """A provider's pagination did not end within one run."""
+
+
+def _record(run: SyncRun, sync: AccountSync, cursor: str | None) -> None:
+    counts = sync.counts
+    run.pages, run.errors, run.retries = sync.pages, sync.errors, sync.retries
+    run.fetched, run.posted, run.duplicates = counts.fetched, counts.posted, counts.duplicates
+    run.quarantined, run.rejected = counts.quarantined, counts.rejected
+    run.cursor_to = cursor
