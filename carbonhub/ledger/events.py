@@ -135,6 +135,7 @@ class PostingReport:
 
 
 MAX_SOURCE_LENGTH = 64  # the connector slug column's width
+MAX_QUANTITY_DIGITS = 15  # a quantity's decimal exponent at most (stored as BIGINT thousandths)
 
 
 class MalformedEvent(ValueError):
@@ -237,6 +238,9 @@ def _quantity(value: Any, unit: str) -> Decimal:
         raise MalformedEvent(f"quantity of {unit} {value!r} is not a number") from None
     if not quantity.is_finite():
         raise MalformedEvent(f"quantity of {unit} {value!r} is not finite")
+    if quantity and quantity.adjusted() > MAX_QUANTITY_DIGITS:
+        # 1e10000000 would take minutes to turn into an integer; no behaviour is that large
+        raise MalformedEvent(f"quantity of {unit} {value!r} is out of range")
     return quantity
 
 

@@ -163,6 +163,11 @@ MALFORMED_MAPPINGS: list[Any] = [
         lambda p: mapping(p, measures={"km": True}), "must be a number", id="boolean quantity"
     ),
     pytest.param(
+        lambda p: mapping(p, measures={"km": "1e10000000"}),
+        "quantity of km '1e10000000' is out of range",
+        id="astronomical quantity (must not hang)",
+    ),
+    pytest.param(
         lambda p: mapping(p, measures={}), "measures must be a non-empty", id="no measures"
     ),
     pytest.param(

@@ -155,9 +155,12 @@ def linked(make_person: Callable[..., str]) -> Callable[..., list[str]]:
     """Link accounts 1..n of each provider to new persons (one person per account number)."""
 
     def make(
-        connectors: Connectors, count: int, slugs: tuple[str, ...] = ("bikeshare",)
+        connectors: Connectors,
+        count: int,
+        slugs: tuple[str, ...] = ("bikeshare",),
+        make: Callable[..., str] = make_person,
     ) -> list[str]:
-        persons = [make_person(consents=False) for _ in range(count)]
+        persons = [make(consents=False) for _ in range(count)]
         for number, person in enumerate(persons, start=1):
             for slug in slugs:
                 link_simulated(
