@@ -14,6 +14,7 @@ from carbonhub.cli.common import database_option, fail, opened_hub, progress_bar
 from carbonhub.cli.connectors import import_file, list_connectors, sync
 from carbonhub.cli.consents import consents
 from carbonhub.cli.rights import disputes
+from carbonhub.cli.simulate import simulate
 from carbonhub.db import DatabaseUnavailable, create_db_engine, redact_url, write_session
 from carbonhub.errors import CarbonhubError
 from carbonhub.hub import prepare_database
@@ -24,6 +25,8 @@ from carbonhub.hub import prepare_database
 def main() -> None:
     """carbonhub: the data hub of carbon-inclusive (碳普惠) programmes."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for chatty in ("httpx", "httpx2", "httpcore", "httpcore2"):  # one line per request
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 main.add_command(clients)
@@ -33,6 +36,7 @@ main.add_command(consents)
 main.add_command(sync)
 main.add_command(import_file)
 main.add_command(list_connectors)
+main.add_command(simulate)
 
 
 @main.command()
@@ -45,8 +49,12 @@ def serve(host: str, port: int, database_url: str | None) -> None:
 
     with opened_hub(settings_for(database_url)) as hub:
         url = redact_url(str(hub.engine.url))
+        try:
+            app = create_app(hub=hub)
+        except CarbonhubError as exc:  # e.g. an enabled connector that is not installed
+            fail(str(exc))
         click.echo(f"carbonhub serving {url} at http://{host}:{port}/graphql", err=True)
-        uvicorn.run(create_app(hub=hub), host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 @main.command()
@@ -62,18 +70,23 @@ def demo(
     """Build (or reuse) the 2023 Beijing Green Life Season demo, then serve it."""
     from carbonhub.app import create_app
     from carbonhub.demo import DemoPlan, build_demo
+    from carbonhub.demo.build import demo_providers
 
-    with opened_hub(settings_for(database_url)) as hub:
+    plan = DemoPlan(citizens=citizens, seed=seed)
+    with opened_hub(settings_for(database_url)) as hub, demo_providers(plan) as providers:
         try:
-            result = build_demo(hub, DemoPlan(citizens=citizens, seed=seed), progress=progress_bar)
+            result = build_demo(hub, plan, progress=progress_bar, providers=providers)
+            app = create_app(hub=hub, connectors=providers.connectors(hub), scheduler=False)
         except CarbonhubError as exc:
             fail(str(exc))
         click.echo(result.summary(), err=True)
         click.echo(f"demo credentials: {result.credentials_file}", err=True)
         if no_serve:
             return
+        urls = ", ".join(f"{slug} {url}" for slug, url in providers.urls.items())
+        click.echo(f"provider simulators (link accounts at /connectors/accounts): {urls}", err=True)
         click.echo(f"GraphiQL: http://{host}:{port}/graphql", err=True)
-        uvicorn.run(create_app(hub=hub), host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 @main.group()

@@ -18,7 +18,7 @@ from carbonhub.actors import employ, move_residence, register_enterprise, regist
 from carbonhub.db import read_session, redact_url, write_session
 from carbonhub.demo.access import demo_access
 from carbonhub.demo.consents import demo_consents
-from carbonhub.demo.events import EventStream
+from carbonhub.demo.feed import link_citizens, links_of, simulation, sync_all
 from carbonhub.demo.population import (
     SEASON_START,
     DemoCitizen,
@@ -26,9 +26,9 @@ from carbonhub.demo.population import (
     demo_citizens,
     demo_enterprises,
 )
+from carbonhub.demo.providers import RunningProviders, provider_processes
 from carbonhub.errors import Conflict
 from carbonhub.hub import Hub
-from carbonhub.ledger import PostingReport
 from carbonhub.models import Enterprise, HubMetadata, Person, Region
 
 MARKER = "demo"
@@ -68,11 +68,21 @@ def _no_progress(
     return nullcontext(lambda _n: None)
 
 
-def build_demo(hub: Hub, plan: DemoPlan, progress: Progress = _no_progress) -> DemoResult:
+def build_demo(
+    hub: Hub,
+    plan: DemoPlan,
+    progress: Progress = _no_progress,
+    *,
+    providers: RunningProviders | None = None,
+) -> DemoResult:
     """Build the 2023 Beijing Green Life Season demo, or reuse it when already built.
 
-    Every event goes through the real ledger engine. An interrupted build resumes (registration
-    skips existing rows, posting is idempotent); a database with other data is refused.
+    Every event comes from a provider's simulator through its connector: citizens link their
+    accounts (recording ingest consents), then a sync posts through the ledger engine. Pass
+    running ``providers`` (of :func:`demo_simulation`) to keep them serving afterwards;
+    otherwise they run for the build only. An interrupted build resumes (registration skips
+    existing rows, links are redone, the sync resumes from its cursors); a database with other
+    data is refused.
     """
     rng = random.Random(plan.seed)  # noqa: S311  (synthetic data, reproducible by design)
     marker = _read_marker(hub)
@@ -97,18 +107,23 @@ def build_demo(hub: Hub, plan: DemoPlan, progress: Progress = _no_progress) -> D
         # a generator of its own, so that the citizens and events stay what they were
         consent_rng = random.Random(plan.seed + 1)  # noqa: S311  (synthetic, reproducible)
         demo_consents(hub, citizens, enterprises, consent_rng, advance)
-    stream = EventStream(citizens, plan.seed, hub.registry.catalogue)
-    estimate = int(
-        sum(sum(c.habits.rates.values()) for c in citizens) * 0.5 * len(list(stream.days()))
-    )
-    with progress("posting events", estimate) as advance:
-        report: PostingReport = hub.poster().post(
-            hub.engine, stream, batch_size=hub.settings.posting_batch_size, on_batch=advance
-        )
+    scope = nullcontext(providers) if providers is not None else demo_providers(plan)
+    with scope as running:
+        connectors = running.connectors(hub)
+        links = sum(len(links_of(c)) for c in citizens)
+        with progress("linking provider accounts", links) as advance:
+            link_citizens(connectors, citizens, advance)
+        with progress("syncing from the providers", None) as advance:
+            counts = sync_all(connectors, advance)
     access = demo_access(hub, citizens, enterprises)
     _write_marker(hub, plan, complete=True)
     _write_credentials(credentials, hub, access, enterprises)
-    return DemoResult(True, len(citizens), len(enterprises), dict(report.counts), credentials)
+    return DemoResult(True, len(citizens), len(enterprises), counts, credentials)
+
+
+def demo_providers(plan: DemoPlan) -> AbstractContextManager[RunningProviders]:
+    """The demo's providers, each simulator in a process of its own."""
+    return provider_processes(simulation(plan.seed, plan.citizens))
 
 
 def _read_marker(hub: Hub) -> dict[str, Any] | None:

@@ -11,7 +11,6 @@ from datetime import date, timedelta
 
 from carbonhub.consent.service import ConsentTerms
 from carbonhub.db import read_session, write_session
-from carbonhub.demo.access import ACCOUNTS, CONNECTORS
 from carbonhub.demo.population import DemoCitizen, DemoEnterprise
 from carbonhub.hub import Hub
 from carbonhub.models import HubMetadata, utcnow
@@ -40,7 +39,7 @@ def demo_consents(
     service = hub.consents()
     every = tuple(c.code for c in hub.registry.catalogue.categories)
     expires = now + timedelta(days=365)
-    counts = {"regional": 0, "esg": 0, "refused": 0, "pending": 0, "revoked": 0, "ingest": 0}
+    counts = {"regional": 0, "esg": 0, "refused": 0, "pending": 0, "revoked": 0}
     with write_session(hub.engine) as session:
         requests = {
             e.id: service.request(
@@ -55,7 +54,7 @@ def demo_consents(
             )
             for e in enterprises
         }
-        for number, citizen in enumerate(citizens):
+        for citizen in citizens:
             advance(1)
             granted = []
             programme = hub.programmes.for_region(citizen.home)
@@ -83,12 +82,5 @@ def demo_consents(
                 if rng.random() < REVOKE_SHARE:
                     service.revoke(session, citizen.person_id, grant.id, now=now)
                     counts["revoked"] += 1
-            if number < ACCOUNTS:
-                for connector in CONNECTORS:
-                    terms = ConsentTerms(
-                        "data_ingest", connector, every, DATA_FROM, DATA_TO, expires
-                    )
-                    service.grant(session, citizen.person_id, terms, now=now)
-                    counts["ingest"] += 1
         session.add(HubMetadata(key=CONSENTS_KEY, value=json.dumps(counts)))
     return counts

@@ -38,7 +38,7 @@ def by_account(hub) -> dict:
 def test_given_a_sync_killed_at_random_points_then_resuming_gives_the_uninterrupted_ledger(
     hub, providers, linked, tmp_path: Path
 ):
-    running = providers(BOTH, latency_ms=25, page_size=2)
+    running = providers(BOTH, latency_ms=60, page_size=2)
     linked(running.connectors(hub), 5, BOTH)
     config = tmp_path / "connectors.toml"
     config.write_text(running.toml(), encoding="utf-8")
@@ -52,7 +52,9 @@ def test_given_a_sync_killed_at_random_points_then_resuming_gives_the_uninterrup
     rng = random.Random(20231)
     kills = 0
     for _ in range(5):
-        process = subprocess.Popen(SYNC, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            SYNC, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(rng.uniform(1.0, 3.5))
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)

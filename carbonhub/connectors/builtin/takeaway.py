@@ -1,0 +1,183 @@
+"""The takeaway connector: orders without disposable tableware, pulled or pushed.
+
+Pulls ``GET /open/api/orders?page=&page_size=`` (pages in time order, growing only at the end)
+and accepts signed pushes ``{"orders": [...]}``. An order becomes ``food.no_utensils`` (one
+order, referenced by its order number so that it is counted once across connectors). Cancelled
+orders are refused (``cancelled``), orders that asked for tableware are ``not_green``.
+
+The cursor is the page to read next. The last page is read again on the next sync (it may be
+partial and orders are appended to it); a page only ever advances when the provider says more
+pages exist, so a cursor never skips an order however many duplicates or malformed extras a
+page holds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import httpx
+
+from carbonhub.connectors.base import (
+    ConnectorInfo,
+    InvalidPush,
+    Normalized,
+    Page,
+    ProviderAccount,
+    ProviderConfig,
+    ProviderEvent,
+    ProviderOAuth,
+    ProviderRefused,
+    PushRequest,
+    RecordRejection,
+)
+from carbonhub.connectors.http import request_json
+from carbonhub.connectors.records import (
+    BadRecord,
+    epoch,
+    location_fields,
+    malformed,
+    reject_location,
+    text,
+)
+from carbonhub.connectors.signing import verify_signature
+
+ID, ACCOUNT = "order_no", "uid"
+MAX_PAGE_SIZE = 200
+MAX_ID_LENGTH = 200
+BEHAVIOUR = "food.no_utensils"
+STATUSES = frozenset({"completed", "cancelled"})
+
+
+class TakeawayConnector:
+    """Reads a linked customer's no-tableware orders from the takeaway platform."""
+
+    info: ClassVar[ConnectorInfo] = ConnectorInfo(
+        slug="takeaway",
+        name="Takeaway",
+        version="1.0.0",
+        behaviours=frozenset({BEHAVIOUR}),
+        categories=frozenset({"food"}),
+        pull=True,
+        push=True,
+        config_model=ProviderConfig,
+        description="Takeaway orders placed without disposable tableware (pulled or pushed).",
+    )
+
+    def __init__(self, config: ProviderConfig, http: httpx.AsyncClient) -> None:
+        self.config = config
+        self.http = http
+        self.base_url = config.base_url.rstrip("/")
+
+    def oauth(self) -> ProviderOAuth:
+        """The platform's OAuth endpoints; carbonhub asks to read orders."""
+        return ProviderOAuth(
+            authorize_url=f"{self.base_url}/oauth/authorize",
+            token_url=f"{self.base_url}/oauth/token",
+            scope="orders:read",
+        )
+
+    async def fetch(self, account: ProviderAccount, cursor: str | None) -> Page:
+        """The orders of page ``cursor`` (None: page 1) and the page to read next."""
+        page = _page_number(cursor)
+        body = await request_json(
+            self.http,
+            "GET",
+            f"{self.base_url}/open/api/orders",
+            token=account.access_token,
+            timeout_s=self.config.timeout_s,
+            params={"page": page, "page_size": max(1, min(self.config.page_size, MAX_PAGE_SIZE))},
+        )
+        code = body.get("code") if isinstance(body, Mapping) else None
+        if type(code) is not int or code != 0:
+            raise ProviderRefused(f"the orders answer is not a success (code {code!r})")
+        data = body.get("data")
+        orders = data.get("orders") if isinstance(data, Mapping) else None
+        total_pages = data.get("total_pages") if isinstance(data, Mapping) else None
+        if (
+            not isinstance(orders, list)
+            or isinstance(total_pages, bool)
+            or not isinstance(total_pages, int)
+        ):
+            raise ProviderRefused("the orders answer lacks data.orders or data.total_pages")
+        if not orders:
+            return Page((), cursor, False)
+        records = tuple(r if isinstance(r, Mapping) else {"record": r} for r in orders)
+        if page < total_pages:
+            return Page(records, str(page + 1), True)
+        return Page(records, str(page), False)
+
+    def verify(self, request: PushRequest) -> list[Mapping[str, Any]]:
+        """The orders of a signed push ``{"orders": [...]}`` (InvalidPush when unacceptable)."""
+        secret = self.config.signing_secret
+        if not request.secret and secret is not None:
+            request = replace(request, secret=secret.get_secret_value().encode())
+        verify_signature(request)
+        try:
+            body = json.loads(request.body)
+        except (UnicodeDecodeError, ValueError):
+            raise InvalidPush("the push body is not JSON") from None
+        orders = body.get("orders") if isinstance(body, dict) else None
+        if not isinstance(orders, list) or not all(isinstance(o, dict) for o in orders):
+            raise InvalidPush('the push body must be {"orders": [<order object>, ...]}')
+        return list(orders)
+
+    def normalize(self, record: Mapping[str, Any]) -> Normalized:
+        """An order as a ``food.no_utensils`` event, or why not (never raises)."""
+        try:
+            return _location(record) or _order(record)
+        except BadRecord as exc:
+            return malformed(record, str(exc), ID, ACCOUNT)
+        except (ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as exc:
+            return malformed(record, f"unreadable record ({type(exc).__name__})", ID, ACCOUNT)
+
+
+def _page_number(cursor: str | None) -> int:
+    if cursor is None:
+        return 1
+    if not cursor.isascii() or not cursor.isdigit() or int(cursor) < 1:
+        raise ProviderRefused(f"cursor {cursor!r} is not a page number")
+    return int(cursor)
+
+
+def _location(record: Any) -> RecordRejection | None:
+    """Location data (a delivery address's coordinates, a rider's track) is refused first."""
+    if isinstance(record, Mapping):
+        return reject_location(record, ID, ACCOUNT)
+    if location_fields(record):
+        return RecordRejection("location_data", "the record carries location data")
+    return None
+
+
+def _identifier(record: Mapping[str, Any], name: str) -> str:
+    value = text(record, name)
+    if len(value) > MAX_ID_LENGTH:
+        raise BadRecord(f"{name} is longer than {MAX_ID_LENGTH} characters")
+    return value
+
+
+def _order(record: Any) -> Normalized:
+    if not isinstance(record, Mapping):
+        return malformed(record, "", ID, ACCOUNT)
+    order_no, customer = _identifier(record, ID), _identifier(record, ACCOUNT)
+    paid = epoch(record, "paid_at")
+    status, tableware = text(record, "status"), text(record, "tableware")
+    if status not in STATUSES:
+        raise BadRecord(f"status {status[:40]!r} is not completed or cancelled")
+    if status == "cancelled":
+        return RecordRejection("cancelled", "the order was cancelled", order_no, customer)
+    if tableware != "none":
+        detail = f"the order asked for tableware ({tableware[:40]!r}), not for none"
+        return RecordRejection("not_green", detail, order_no, customer)
+    return ProviderEvent(
+        external_id=order_no,
+        account=customer,
+        behaviour=BEHAVIOUR,
+        occurred_at=paid.astimezone(UTC),
+        measures={"order": Decimal(1)},
+        reference=order_no,
+    )
