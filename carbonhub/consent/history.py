@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import orjson
 from sqlalchemy import ColumnElement, Exists, and_, exists, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -112,11 +113,20 @@ def _locked_head(session: Session, person_id: str) -> ConsentHead:
     if not is_sqlite(session.get_bind()):
         query = query.with_for_update()
     head = session.execute(query).scalar_one_or_none()
-    if head is None:
+    if head is not None:
+        return head
+    if is_sqlite(session.get_bind()):  # writers are serialised: nobody else can be adding it
         head = ConsentHead(person_id=person_id, last_seq=0, last_hash=GENESIS)
         session.add(head)
         session.flush()
-    return head
+        return head
+    # two first consents of one person at once (e.g. linking two providers): one row wins
+    session.execute(
+        postgresql.insert(ConsentHead)
+        .values(person_id=person_id, last_seq=0, last_hash=GENESIS)
+        .on_conflict_do_nothing(index_elements=["person_id"])
+    )
+    return session.execute(query).scalar_one()
 
 
 def append_event(
