@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.posting
 	$(BIN)/python -m bench.region_report
 	$(BIN)/python -m bench.auth
+	$(BIN)/python -m bench.sync
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -7,6 +7,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+import orjson
 
 from carbonhub.connectors.base import (
     ProviderRefused,
@@ -52,8 +53,8 @@ async def request_json(
     if status >= 400:
         raise ProviderRefused(f"{method} {url}: HTTP {status} {response.text[:200]}")
     try:
-        return response.json()
-    except ValueError as exc:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
         raise ProviderRefused(f"{method} {url}: the answer is not JSON") from exc
 
 

@@ -114,13 +114,53 @@ class RecordIngest:
         self, session: Session, source: Source, records: Sequence[Any], now: datetime
     ) -> list[RecordResult]:
         """Post ``records`` of ``source`` in the caller's transaction; one result per record."""
-        normalized = [_normalize(source.connector, r) for r in records]
-        results: dict[int, RecordResult] = {}
-        persons = self._persons(session, source, normalized)
+        return self.ingest_many(session, [(source, records)], now)[0]
+
+    def ingest_many(
+        self,
+        session: Session,
+        parts: Sequence[tuple[Source, Sequence[Any]]],
+        now: datetime,
+    ) -> list[list[RecordResult]]:
+        """Post the records of several sources as one ledger batch (a posting batch has a fixed
+        cost, so a sync posts the pages of many accounts together); results per part."""
+        results: list[dict[int, RecordResult]] = [{} for _ in parts]
         events: list[BehaviourEvent] = []
-        positions: list[int] = []
+        positions: list[tuple[int, int]] = []
         quarantine: list[dict[str, Any]] = []
+        for part, (source, records) in enumerate(parts):
+            for index, event in self._screen(
+                session, source, records, results[part], quarantine, now
+            ):
+                events.append(event)
+                positions.append((part, index))
+        posted = self.poster.post_batch(session, events, gate=self.gate) if events else []
+        for (part, index), outcome in zip(positions, posted, strict=True):
+            reason = None if outcome.reason is None else outcome.reason.value
+            kind = "rejected" if outcome.outcome is Outcome.REJECTED else outcome.outcome.value
+            results[part][index] = RecordResult(outcome.external_id, kind, reason, outcome.detail)
+        if quarantine:
+            session.execute(insert(QUARANTINE), quarantine)
+        return [
+            [done[i] for i in range(len(records))]
+            for done, (_, records) in zip(results, parts, strict=True)
+        ]
+
+    def _screen(
+        self,
+        session: Session,
+        source: Source,
+        records: Sequence[Any],
+        results: dict[int, RecordResult],
+        quarantine: list[dict[str, Any]],
+        now: datetime,
+    ) -> list[tuple[int, BehaviourEvent]]:
+        """Normalise and attribute one source's records: the events to post, by position; the
+        others get their result (and quarantine row) here."""
+        normalized = [_normalize(source.connector, r) for r in records]
+        persons = self._persons(session, source, normalized)
         declared = source.connector.info.behaviours
+        events: list[tuple[int, BehaviourEvent]] = []
         for index, item in enumerate(normalized):
             if isinstance(item, RecordRejection):
                 results[index] = RecordResult(
@@ -148,22 +188,8 @@ class RecordIngest:
                     )
                 )
                 continue
-            events.append(_event(source.slug, item, persons[item.account]))
-            positions.append(index)
-        posted = self.poster.post_batch(session, events, gate=self.gate) if events else []
-        for index, outcome in zip(positions, posted, strict=True):
-            reason = None if outcome.reason is None else outcome.reason.value
-            if outcome.outcome is Outcome.REJECTED:
-                results[index] = RecordResult(
-                    outcome.external_id, "rejected", reason, outcome.detail
-                )
-            else:
-                results[index] = RecordResult(
-                    outcome.external_id, outcome.outcome.value, reason, outcome.detail
-                )
-        if quarantine:
-            session.execute(insert(QUARANTINE), quarantine)
-        return [results[i] for i in range(len(records))]
+            events.append((index, _event(source.slug, item, persons[item.account])))
+        return events
 
     def _persons(
         self,

@@ -41,10 +41,13 @@ from carbonhub.connectors.linking import AccountLinking, LinkFailed
 from carbonhub.connectors.registry import ConnectorRegistry
 from carbonhub.db import read_session, write_session
 from carbonhub.hub import Hub
+from carbonhub.ledger.state import key_chunks, one_of
 from carbonhub.models import LinkedAccount, SyncRun, utcnow
 from carbonhub.settings import Settings
 
 log = logging.getLogger(__name__)
+LINGER_S = 0.05  # how long the committer waits for more pages to fill a transaction
+QUEUED_PAGES = 256  # fetched pages waiting to be posted (bounds the memory of a sync)
 MAX_PAGES_PER_RUN = 100_000  # a provider whose cursor never ends cannot hold a sync forever
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
@@ -152,21 +155,23 @@ class SyncRunner:
             if not self.registry.get(slug).info.pull:
                 raise LinkFailed(f"{slug} does not pull; its provider pushes events")
         accounts = self._accounts(slugs)
-        queue: asyncio.Queue[_PageWork | None] = asyncio.Queue(
-            maxsize=4 * self.hub.settings.sync_concurrency
-        )
+        runs = self._start_runs(accounts)
+        queue: asyncio.Queue[_PageWork | None] = asyncio.Queue(maxsize=QUEUED_PAGES)
         async with httpx.AsyncClient(transport=transport, trust_env=False) as http:
             connectors = {slug: self.registry.get(slug).open(http) for slug in slugs}
             committer = asyncio.create_task(self._commit_pages(queue, on_records))
             limit = asyncio.Semaphore(self.hub.settings.sync_concurrency)
             try:
                 syncs = await asyncio.gather(
-                    *(self._pull(a, connectors[a.connector], queue, limit) for a in accounts)
+                    *(
+                        self._pull(a, connectors[a.connector], runs[a.id], queue, limit)
+                        for a in accounts
+                    )
                 )
             finally:
                 await queue.put(None)
                 await committer
-        return SyncReport(tuple(self._finish(s) for s in syncs))
+        return self._report(syncs)
 
     def _accounts(self, slugs: list[str]) -> list[LinkedAccount]:
         with read_session(self.hub.engine) as session:
@@ -185,11 +190,12 @@ class SyncRunner:
         self,
         account: LinkedAccount,
         connector: Connector,
+        run_id: int,
         queue: asyncio.Queue[_PageWork | None],
         limit: asyncio.Semaphore,
     ) -> AccountSync:
         async with limit:
-            sync = AccountSync(account, connector, self._start_run(account), account.cursor)
+            sync = AccountSync(account, connector, run_id, account.cursor)
             sync.failure = None
             try:
                 await self._fetch_all(sync, queue)
@@ -255,8 +261,14 @@ class SyncRunner:
                 return
             batch = [first]
             size = len(first.page.records)
-            while size < batch_size and not queue.empty():
-                item = queue.get_nowait()
+            linger = asyncio.get_running_loop().time() + LINGER_S
+            while size < batch_size:
+                # a transaction has a fixed cost: wait briefly for more pages to share it
+                try:
+                    timeout = max(0.0, linger - asyncio.get_running_loop().time())
+                    item = await asyncio.wait_for(queue.get(), timeout)
+                except TimeoutError:
+                    break
                 if item is None:
                     done = True
                     break
@@ -270,11 +282,17 @@ class SyncRunner:
         """Entries, cursors and run counts of ``batch``'s pages, in one transaction."""
         now = self.clock()
         with write_session(self.hub.engine) as session:
+            posting = [w for w in batch if w.page.records]
+            parts = [
+                (Source(w.sync.account.connector, w.sync.connector, w.sync.account), w.page.records)
+                for w in posting
+            ]
+            for work, results in zip(
+                posting, self.ingest.ingest_many(session, parts, now), strict=True
+            ):
+                work.sync.counts.add(results)
             for work in batch:
                 sync = work.sync
-                if work.page.records:
-                    source = Source(sync.account.connector, sync.connector, sync.account)
-                    sync.counts.add(self.ingest.ingest(session, source, work.page.records, now))
                 account = session.get(LinkedAccount, sync.account.id)
                 run = session.get(SyncRun, sync.run_id)
                 if account is None or run is None:
@@ -306,39 +324,59 @@ class SyncRunner:
                 sync.failure,
             )
 
-    def _start_run(self, account: LinkedAccount) -> int:
-        """A new run record; a run of this account left running by a killed sync is closed."""
+    def _start_runs(self, accounts: list[LinkedAccount]) -> dict[str, int]:
+        """A run record per account, in one transaction; runs left running by a killed sync
+        are closed as interrupted."""
+        ids = [a.id for a in accounts]
         with write_session(self.hub.engine) as session:
-            stale = session.scalars(
-                select(SyncRun).where(
-                    col(SyncRun.account_id) == account.id, col(SyncRun.status) == "running"
+            for part in key_chunks(session, ids):
+                stale = session.scalars(
+                    select(SyncRun).where(
+                        one_of(session, col(SyncRun.account_id), part),
+                        col(SyncRun.status) == "running",
+                    )
                 )
-            )
-            for run in stale:
-                run.status, run.error = "interrupted", "the sync stopped before finishing"
-            run = SyncRun(
-                connector=account.connector,
-                mode="pull",
-                account_id=account.id,
-                started_at=self.clock(),
-                cursor_from=account.cursor,
-            )
-            session.add(run)
+                for run in stale:
+                    run.status, run.error = "interrupted", "the sync stopped before finishing"
+            now = self.clock()
+            runs = {
+                a.id: SyncRun(
+                    connector=a.connector,
+                    mode="pull",
+                    account_id=a.id,
+                    started_at=now,
+                    cursor_from=a.cursor,
+                )
+                for a in accounts
+            }
+            session.add_all(runs.values())
             session.flush()
-            assert run.id is not None
-            return run.id
+            return {account: run.id or 0 for account, run in runs.items()}
 
-    def _finish(self, sync: AccountSync) -> SyncRunSummary:
+    def _report(self, syncs: list[AccountSync]) -> SyncReport:
+        """The runs as recorded (their final status is in the database)."""
+        status: dict[int, str] = {}
         with read_session(self.hub.engine) as session:
-            run = session.get(SyncRun, sync.run_id)
-            status = "unknown" if run is None else run.status
-        counts = sync.counts.as_json() | {
-            "errors": sync.errors,
-            "retries": sync.retries,
-            "pages": sync.pages,
-        }
-        return SyncRunSummary(
-            sync.run_id, sync.account.connector, sync.account.id, status, counts, sync.failure
+            for part in key_chunks(session, [s.run_id for s in syncs]):
+                rows = session.execute(
+                    select(col(SyncRun.id), col(SyncRun.status)).where(
+                        one_of(session, col(SyncRun.id), part)
+                    )
+                )
+                status.update((run_id or 0, value) for run_id, value in rows)
+        return SyncReport(
+            tuple(
+                SyncRunSummary(
+                    s.run_id,
+                    s.account.connector,
+                    s.account.id,
+                    status.get(s.run_id, "unknown"),
+                    s.counts.as_json()
+                    | {"errors": s.errors, "retries": s.retries, "pages": s.pages},
+                    s.failure,
+                )
+                for s in syncs
+            )
         )
 
 

@@ -53,7 +53,7 @@ class RunningProviders:
 
     urls: Mapping[str, str]
     options: SimulatorOptions
-    page_size: int = 200
+    page_size: int = 500  # connectors cap it at what their provider allows
 
     def config(self, slug: str) -> dict[str, Any]:
         """The connectors-file table of ``slug``."""
@@ -87,7 +87,7 @@ def running_providers(
     options: SimulatorOptions,
     slugs: Sequence[str] = PROVIDER_SLUGS,
     *,
-    page_size: int = 200,
+    page_size: int = 500,
 ) -> Iterator[RunningProviders]:
     """Serve a simulator of each provider in this process (threads; for tests)."""
     with ExitStack() as stack:
@@ -102,7 +102,7 @@ def provider_processes(
     options: SimulatorOptions,
     slugs: Sequence[str] = PROVIDER_SLUGS,
     *,
-    page_size: int = 200,
+    page_size: int = 500,
 ) -> Iterator[RunningProviders]:
     """Serve each provider's simulator in a process of its own (``carbonhub simulate``).
 

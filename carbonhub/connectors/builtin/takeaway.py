@@ -83,14 +83,15 @@ class TakeawayConnector:
 
     async def fetch(self, account: ProviderAccount, cursor: str | None) -> Page:
         """The orders of page ``cursor`` (None: page 1) and the page to read next."""
-        page = _page_number(cursor)
+        size = max(1, min(self.config.page_size, MAX_PAGE_SIZE))
+        page = _page_number(cursor, size)
         body = await request_json(
             self.http,
             "GET",
             f"{self.base_url}/open/api/orders",
             token=account.access_token,
             timeout_s=self.config.timeout_s,
-            params={"page": page, "page_size": max(1, min(self.config.page_size, MAX_PAGE_SIZE))},
+            params={"page": page, "page_size": size},
         )
         code = body.get("code") if isinstance(body, Mapping) else None
         if type(code) is not int or code != 0:
@@ -108,8 +109,8 @@ class TakeawayConnector:
             return Page((), cursor, False)
         records = tuple(r if isinstance(r, Mapping) else {"record": r} for r in orders)
         if page < total_pages:
-            return Page(records, str(page + 1), True)
-        return Page(records, str(page), False)
+            return Page(records, f"{page + 1}@{size}", True)
+        return Page(records, f"{page}@{size}", False)
 
     def verify(self, request: PushRequest) -> list[Mapping[str, Any]]:
         """The orders of a signed push ``{"orders": [...]}`` (InvalidPush when unacceptable)."""
@@ -136,12 +137,25 @@ class TakeawayConnector:
             return malformed(record, f"unreadable record ({type(exc).__name__})", ID, ACCOUNT)
 
 
-def _page_number(cursor: str | None) -> int:
+def _page_number(cursor: str | None, size: int) -> int:
+    """The page to read at ``size`` orders a page, from a cursor ``<page>@<its page size>``.
+
+    Page numbers depend on the page size, so when the configured size changed since the
+    cursor was written, the page holding the cursor's first order is read (re-reading a few
+    orders, which posting ignores as duplicates, rather than skipping any). A bare page
+    number is a cursor of the page size in use.
+    """
     if cursor is None:
         return 1
-    if not cursor.isascii() or not cursor.isdigit() or int(cursor) < 1:
-        raise ProviderRefused(f"cursor {cursor!r} is not a page number")
-    return int(cursor)
+    number, _, written = cursor.partition("@")
+    if not _positive(number) or (written and not _positive(written)):
+        raise ProviderRefused(f"cursor {cursor!r} is not <page>@<page size>")
+    page, old_size = int(number), int(written) if written else size
+    return (page - 1) * old_size // size + 1
+
+
+def _positive(text: str) -> bool:
+    return text.isascii() and text.isdigit() and int(text) >= 1
 
 
 def _location(record: Any) -> RecordRejection | None:

@@ -99,7 +99,7 @@ def test_new_orders_on_a_partial_last_page_are_seen_next_time(serve: Serve, cloc
 
     after = pull("takeaway", server, who, before.final_cursor, page_size=50)
 
-    assert before.final_cursor == "1"
+    assert before.final_cursor == "1@50"
     assert set(after.ids("takeaway")) - set(before.ids("takeaway"))
     assert after.ids("takeaway") == history_ids(server, "takeaway", n)[:50]
 
@@ -215,3 +215,17 @@ def test_an_answer_of_the_wrong_shape_is_refused(provider: str, answer: object) 
 
     with pytest.raises(ProviderRefused):
         asyncio.run(fetch())
+
+
+def test_a_takeaway_cursor_written_at_another_page_size_rereads_instead_of_skipping(
+    serve: Serve,
+) -> None:
+    server = serve("takeaway")
+    n = busiest(server, "takeaway")
+    who = linked(server, "takeaway", n)
+    history = history_ids(server, "takeaway", n)
+    assert len(history) > 6
+
+    resumed = pull("takeaway", server, who, "3@2", page_size=5)  # orders 5.. at size 2
+
+    assert set(history[4:]) <= set(resumed.ids("takeaway"))
