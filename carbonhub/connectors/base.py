@@ -141,12 +141,14 @@ class Page:
 
 @dataclass(frozen=True, slots=True)
 class PushRequest:
-    """A signed push as it arrived: headers (lower-case names), the raw body, the arrival time."""
+    """A signed push as it arrived: headers (lower-case names), the raw body, the arrival time,
+    and what the hub adds for checking it: the connector's signing secret and the replay window."""
 
     headers: Mapping[str, str]
     body: bytes
     received_at: datetime
     secret: bytes = field(repr=False, default=b"")
+    window_s: int = 300  # the hub's replay window (CARBONHUB_PUSH_WINDOW_S)
 
 
 class ProviderError(Exception):

@@ -79,6 +79,7 @@ class Connectors:
             request.body,
             request.received_at,
             b"" if secret is None else secret.get_secret_value().encode(),
+            self.hub.settings.push_window_s,
         )
         records = loaded.offline().verify(signed)
         return self.deliver(slug, records, mode="push", now=request.received_at)

@@ -35,8 +35,10 @@ def signed_headers(secret: bytes, body: bytes, now: datetime) -> dict[str, str]:
     }
 
 
-def verify_signature(request: PushRequest, *, window_s: int = REPLAY_WINDOW_S) -> None:
-    """Raise :class:`InvalidPush` unless the push is signed with its secret inside the window."""
+def verify_signature(request: PushRequest, *, window_s: int | None = None) -> None:
+    """Raise :class:`InvalidPush` unless the push is signed with its secret inside the window
+    (``window_s``, by default the hub's, carried by the request)."""
+    window_s = request.window_s if window_s is None else window_s
     if not request.secret:
         raise InvalidPush("this connector has no signing secret configured")
     raw_timestamp = request.headers.get(TIMESTAMP_HEADER)

@@ -52,7 +52,7 @@ TEXT: dict[str, dict[str, str]] = {
         "past_none": "没有已结束的授权。",
         "providers_title": "已关联的数据提供方",
         "providers_none": "您还没有授权任何数据提供方报送数据。",
-        "providers_note": "关联数据提供方账户的功能将随数据连接器一起提供。",
+        "providers_note": "在“数据提供方账户”页面关联或解除关联您在各数据提供方的账户：",
         "revoke": "撤回此授权",
         "revoke_of": "撤回对 {recipient} 的授权",
         "consent_sentence": (
@@ -203,7 +203,7 @@ TEXT: dict[str, dict[str, str]] = {
         "past_none": "No consent has ended.",
         "providers_title": "Linked data providers",
         "providers_none": "You have not allowed any data provider to deliver your data.",
-        "providers_note": "Linking a provider account comes with the data connectors.",
+        "providers_note": "Link or unlink your accounts at data providers on the provider accounts page:",
         "revoke": "Revoke this consent",
         "revoke_of": "Revoke the consent given to {recipient}",
         "consent_sentence": (

@@ -49,6 +49,7 @@ from carbonhub.models import (
     EntryDispute,
     LedgerEntry,
     LedgerHead,
+    LinkedAccount,
     LoginSession,
     OAuthClient,
     OAuthGrant,
@@ -137,6 +138,14 @@ def export_person(
             for entry in reversed(entries_for_person(session, person_id, first=EXPORT_LOG_LIMIT))
         ],
         "disputes": _owned(session, EntryDispute, person_id, col(EntryDispute.opened_at)),
+        # the provider's tokens stay out, like every other secret
+        "provider_accounts": _owned(
+            session,
+            LinkedAccount,
+            person_id,
+            col(LinkedAccount.linked_at),
+            without=("person_id", "access_token", "refresh_token"),
+        ),
         "quarantined_events": [
             {**_row(q, without=("payload",)), "payload": _json_or_text(q.payload)}
             for q in session.scalars(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from carbonhub.db import read_session
@@ -179,3 +180,26 @@ def test_given_a_plugin_whose_normalize_raises_then_its_records_are_quarantined_
 
     assert response.status_code == 200
     assert outcomes(response) == [("quarantined", "connector_error")]
+
+
+def test_given_a_shorter_replay_window_setting_then_a_push_outside_it_is_refused(
+    hub, connectors, make_person, link
+):
+    from dataclasses import replace
+
+    from carbonhub.connectors.base import InvalidPush, PushRequest
+    from carbonhub.connectors.service import Connectors
+    from carbonhub.connectors.signing import signed_headers
+    from tests.connectors.hub.conftest import SECRET
+
+    strict = Connectors(
+        replace(hub, settings=hub.settings.model_copy(update={"push_window_s": 30})),
+        connectors.registry,
+    )
+    link(make_person(), "m-1")
+    body = b'{"refills": []}'
+    headers = signed_headers(SECRET.encode(), body, utcnow() - timedelta(seconds=60))
+    request = PushRequest({k.lower(): v for k, v in headers.items()}, body, utcnow())
+
+    with pytest.raises(InvalidPush, match="window 30 s"):
+        strict.push("cups", request)
