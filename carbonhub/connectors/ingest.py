@@ -139,8 +139,9 @@ class RecordIngest:
             reason = None if outcome.reason is None else outcome.reason.value
             kind = "rejected" if outcome.outcome is Outcome.REJECTED else outcome.outcome.value
             results[part][index] = RecordResult(outcome.external_id, kind, reason, outcome.detail)
-        if quarantine:
-            session.execute(insert(QUARANTINE), quarantine)
+        fresh = _not_yet_quarantined(session, quarantine)
+        if fresh:
+            session.execute(insert(QUARANTINE), fresh)
         return [
             [done[i] for i in range(len(records))]
             for done, (_, records) in zip(results, parts, strict=True)
@@ -230,6 +231,34 @@ class RecordIngest:
                 f"no citizen has linked {source.slug} account {event.account!r}",
             )
         return None
+
+
+def _not_yet_quarantined(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows whose record is not already in the quarantine for the same reason (a provider
+    page read again, or a push repeated, must not fill the quarantine with copies)."""
+    ids = sorted({r["external_id"] for r in rows if r["external_id"] is not None})
+    sources = sorted({r["source"] for r in rows})
+    seen: set[tuple[str, str, str]] = set()
+    for part in key_chunks(session, ids):
+        found = session.execute(
+            select(
+                col(QuarantinedEvent.source),
+                col(QuarantinedEvent.external_id),
+                col(QuarantinedEvent.reason),
+            ).where(
+                col(QuarantinedEvent.source).in_(sources),  # the identity index leads with it
+                one_of(session, col(QuarantinedEvent.external_id), part),
+            )
+        )
+        seen.update((source, external_id or "", reason) for source, external_id, reason in found)
+    fresh, batch = [], set()
+    for row in rows:
+        key = (row["source"], row["external_id"] or "", row["reason"])
+        if row["external_id"] is not None and (key in seen or key in batch):
+            continue
+        batch.add(key)
+        fresh.append(row)
+    return fresh
 
 
 def _normalize(connector: Connector, record: Any) -> ProviderEvent | RecordRejection:

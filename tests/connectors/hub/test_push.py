@@ -203,3 +203,19 @@ def test_given_a_shorter_replay_window_setting_then_a_push_outside_it_is_refused
 
     with pytest.raises(InvalidPush, match="window 30 s"):
         strict.push("cups", request)
+
+
+def test_given_a_refused_record_pushed_again_then_the_quarantine_keeps_one_copy(
+    app_client, connector_token, make_person, link, hub
+):
+    link(make_person(), "m-1")
+    token = connector_token()
+    bad = {"id": "r-9", "member": "m-1", "at": "not a time"}
+
+    first = signed_push(app_client, token, [bad, bad])
+    again = signed_push(app_client, token, [bad])
+
+    assert outcomes(first) == [("quarantined", "malformed")] * 2
+    assert outcomes(again) == [("quarantined", "malformed")]
+    with read_session(hub.engine) as session:
+        assert session.scalar(select(func.count()).select_from(QuarantinedEvent)) == 1
