@@ -80,6 +80,14 @@ def text(record: Mapping[str, Any], name: str) -> str:
     return str(value).strip()
 
 
+def identifier(record: Mapping[str, Any], name: str, max_length: int = 200) -> str:
+    """A required id (text or integer) of at most ``max_length`` characters (the id columns)."""
+    value = text(record, name)
+    if len(value) > max_length:
+        raise BadRecord(f"{name} is longer than {max_length} characters")
+    return value
+
+
 def number(record: Mapping[str, Any], name: str) -> Decimal:
     """A required finite number (JSON number or numeric string)."""
     value = record.get(name)

@@ -13,8 +13,6 @@ from datetime import UTC
 from decimal import Decimal
 from typing import Any, ClassVar
 
-import httpx
-
 from carbonhub.connectors.base import (
     ConnectorInfo,
     Normalized,
@@ -22,30 +20,26 @@ from carbonhub.connectors.base import (
     ProviderAccount,
     ProviderConfig,
     ProviderEvent,
-    ProviderOAuth,
     ProviderRefused,
-    PushRequest,
     RecordRejection,
 )
 from carbonhub.connectors.http import request_json
+from carbonhub.connectors.provider import ProviderConnector, page_records
 from carbonhub.connectors.records import (
     BadRecord,
+    identifier,
     instant,
-    location_fields,
-    malformed,
     number,
-    reject_location,
     text,
 )
 
 ID, ACCOUNT = "ride_id", "user_id"
 MAX_LIMIT = 500
-MAX_ID_LENGTH = 200
 MAX_RIDE_M = Decimal(1_000_000)  # 1,000 km: beyond any ride, an absurd value
 BEHAVIOUR = "transport.bike_share"
 
 
-class BikeshareConnector:
+class BikeshareConnector(ProviderConnector):
     """Pulls a linked rider's rides from the bike-share operator and normalises them."""
 
     info: ClassVar[ConnectorInfo] = ConnectorInfo(
@@ -59,19 +53,8 @@ class BikeshareConnector:
         config_model=ProviderConfig,
         description="Shared-bike rides (distance, duration) from the operator's rides API.",
     )
-
-    def __init__(self, config: ProviderConfig, http: httpx.AsyncClient) -> None:
-        self.config = config
-        self.http = http
-        self.base_url = config.base_url.rstrip("/")
-
-    def oauth(self) -> ProviderOAuth:
-        """The operator's OAuth endpoints; carbonhub asks to read rides."""
-        return ProviderOAuth(
-            authorize_url=f"{self.base_url}/oauth/authorize",
-            token_url=f"{self.base_url}/oauth/token",
-            scope="rides:read",
-        )
+    scope = "rides:read"
+    id_field, account_field = ID, ACCOUNT
 
     async def fetch(self, account: ProviderAccount, cursor: str | None) -> Page:
         """The rides after position ``cursor`` (None: from the first ride)."""
@@ -101,21 +84,12 @@ class BikeshareConnector:
             raise ProviderRefused("the rides answer lacks rides, next_since_id or has_more")
         if not rides:
             return Page((), cursor, False)
-        records = tuple(r if isinstance(r, Mapping) else {"record": r} for r in rides)
+        records = page_records(rides)
         return Page(records, str(next_since), has_more)
 
-    def verify(self, request: PushRequest) -> list[Mapping[str, Any]]:
-        """The operator does not push: rides are only pulled."""
-        raise NotImplementedError("the bikeshare connector is pull-only")
-
-    def normalize(self, record: Mapping[str, Any]) -> Normalized:
-        """A ride as a ``transport.bike_share`` event, or why not (never raises)."""
-        try:
-            return _location(record) or _ride(record)
-        except BadRecord as exc:
-            return malformed(record, str(exc), ID, ACCOUNT)
-        except (ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as exc:
-            return malformed(record, f"unreadable record ({type(exc).__name__})", ID, ACCOUNT)
+    def read(self, record: Mapping[str, Any]) -> Normalized:
+        """One record (an object) as an event or a rejection."""
+        return _ride(record)
 
 
 def _position(cursor: str | None) -> int:
@@ -126,26 +100,8 @@ def _position(cursor: str | None) -> int:
     return int(cursor)
 
 
-def _location(record: Any) -> RecordRejection | None:
-    """Location data is refused before anything else is read (PIPL art. 28)."""
-    if isinstance(record, Mapping):
-        return reject_location(record, ID, ACCOUNT)
-    if location_fields(record):
-        return RecordRejection("location_data", "the record carries location data")
-    return None
-
-
-def _identifier(record: Mapping[str, Any], name: str) -> str:
-    value = text(record, name)
-    if len(value) > MAX_ID_LENGTH:
-        raise BadRecord(f"{name} is longer than {MAX_ID_LENGTH} characters")
-    return value
-
-
-def _ride(record: Any) -> Normalized:
-    if not isinstance(record, Mapping):
-        return malformed(record, "", ID, ACCOUNT)
-    ride_id, rider = _identifier(record, ID), _identifier(record, ACCOUNT)
+def _ride(record: Mapping[str, Any]) -> Normalized:
+    ride_id, rider = identifier(record, ID), identifier(record, ACCOUNT)
     started, ended = instant(record, "started_at"), instant(record, "ended_at")
     metres = number(record, "distance_m")
     vehicle = text(record, "vehicle")

@@ -12,47 +12,36 @@ a page must not move it).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import UTC
 from decimal import Decimal
 from typing import Any, ClassVar
 
-import httpx
-
 from carbonhub.connectors.base import (
     ConnectorInfo,
-    InvalidPush,
     Normalized,
     Page,
     ProviderAccount,
     ProviderConfig,
     ProviderEvent,
-    ProviderOAuth,
     ProviderRefused,
-    PushRequest,
     RecordRejection,
 )
 from carbonhub.connectors.http import request_json
+from carbonhub.connectors.provider import ProviderConnector, page_records
 from carbonhub.connectors.records import (
     BadRecord,
     epoch,
-    location_fields,
-    malformed,
-    reject_location,
-    text,
+    identifier,
 )
-from carbonhub.connectors.signing import verify_signature
 
 ID, ACCOUNT = "waybill_no", "receiver_id"
 MAX_LIMIT = 500
-MAX_ID_LENGTH = 200
 MAX_PIECES = 10_000
 BEHAVIOUR = "use.e_waybill"
 
 
-class LogisticsConnector:
+class LogisticsConnector(ProviderConnector):
     """Reads a linked receiver's signed-for parcels from the courier and normalises them."""
 
     info: ClassVar[ConnectorInfo] = ConnectorInfo(
@@ -66,19 +55,9 @@ class LogisticsConnector:
         config_model=ProviderConfig,
         description="Parcels shipped with an electronic waybill (pulled or pushed).",
     )
-
-    def __init__(self, config: ProviderConfig, http: httpx.AsyncClient) -> None:
-        self.config = config
-        self.http = http
-        self.base_url = config.base_url.rstrip("/")
-
-    def oauth(self) -> ProviderOAuth:
-        """The courier's OAuth endpoints; carbonhub asks to read waybills."""
-        return ProviderOAuth(
-            authorize_url=f"{self.base_url}/oauth/authorize",
-            token_url=f"{self.base_url}/oauth/token",
-            scope="waybills:read",
-        )
+    scope = "waybills:read"
+    id_field, account_field = ID, ACCOUNT
+    push_list, push_item = "items", "waybill"
 
     async def fetch(self, account: ProviderAccount, cursor: str | None) -> Page:
         """The waybills from offset ``cursor`` (None: 0) and the offset to read next."""
@@ -99,32 +78,12 @@ class LogisticsConnector:
         if not items:
             return Page((), cursor, False)
         following = max(offset, min(offset + limit, total))
-        records = tuple(r if isinstance(r, Mapping) else {"record": r} for r in items)
+        records = page_records(items)
         return Page(records, str(following), following < total)
 
-    def verify(self, request: PushRequest) -> list[Mapping[str, Any]]:
-        """The waybills of a signed push ``{"items": [...]}`` (InvalidPush when unacceptable)."""
-        secret = self.config.signing_secret
-        if not request.secret and secret is not None:
-            request = replace(request, secret=secret.get_secret_value().encode())
-        verify_signature(request)
-        try:
-            body = json.loads(request.body)
-        except (UnicodeDecodeError, ValueError):
-            raise InvalidPush("the push body is not JSON") from None
-        items = body.get("items") if isinstance(body, dict) else None
-        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise InvalidPush('the push body must be {"items": [<waybill object>, ...]}')
-        return list(items)
-
-    def normalize(self, record: Mapping[str, Any]) -> Normalized:
-        """A waybill as a ``use.e_waybill`` event, or why not (never raises)."""
-        try:
-            return _location(record) or _waybill(record)
-        except BadRecord as exc:
-            return malformed(record, str(exc), ID, ACCOUNT)
-        except (ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as exc:
-            return malformed(record, f"unreadable record ({type(exc).__name__})", ID, ACCOUNT)
+    def read(self, record: Mapping[str, Any]) -> Normalized:
+        """One waybill (an object) as an event or a rejection."""
+        return _waybill(record)
 
 
 def _offset(cursor: str | None) -> int:
@@ -135,26 +94,8 @@ def _offset(cursor: str | None) -> int:
     return int(cursor)
 
 
-def _location(record: Any) -> RecordRejection | None:
-    """Location data (addresses' coordinates, a courier's track) is refused first."""
-    if isinstance(record, Mapping):
-        return reject_location(record, ID, ACCOUNT)
-    if location_fields(record):
-        return RecordRejection("location_data", "the record carries location data")
-    return None
-
-
-def _identifier(record: Mapping[str, Any], name: str) -> str:
-    value = text(record, name)
-    if len(value) > MAX_ID_LENGTH:
-        raise BadRecord(f"{name} is longer than {MAX_ID_LENGTH} characters")
-    return value
-
-
-def _waybill(record: Any) -> Normalized:
-    if not isinstance(record, Mapping):
-        return malformed(record, "", ID, ACCOUNT)
-    waybill_no, receiver = _identifier(record, ID), _identifier(record, ACCOUNT)
+def _waybill(record: Mapping[str, Any]) -> Normalized:
+    waybill_no, receiver = identifier(record, ID), identifier(record, ACCOUNT)
     signed = epoch(record, "signed_at", millis=True)
     electronic, pieces = record.get("electronic"), record.get("pieces")
     if not isinstance(electronic, bool):

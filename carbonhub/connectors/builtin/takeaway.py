@@ -13,47 +13,37 @@ page holds.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import UTC
 from decimal import Decimal
 from typing import Any, ClassVar
 
-import httpx
-
 from carbonhub.connectors.base import (
     ConnectorInfo,
-    InvalidPush,
     Normalized,
     Page,
     ProviderAccount,
     ProviderConfig,
     ProviderEvent,
-    ProviderOAuth,
     ProviderRefused,
-    PushRequest,
     RecordRejection,
 )
 from carbonhub.connectors.http import request_json
+from carbonhub.connectors.provider import ProviderConnector, page_records
 from carbonhub.connectors.records import (
     BadRecord,
     epoch,
-    location_fields,
-    malformed,
-    reject_location,
+    identifier,
     text,
 )
-from carbonhub.connectors.signing import verify_signature
 
 ID, ACCOUNT = "order_no", "uid"
 MAX_PAGE_SIZE = 200
-MAX_ID_LENGTH = 200
 BEHAVIOUR = "food.no_utensils"
 STATUSES = frozenset({"completed", "cancelled"})
 
 
-class TakeawayConnector:
+class TakeawayConnector(ProviderConnector):
     """Reads a linked customer's no-tableware orders from the takeaway platform."""
 
     info: ClassVar[ConnectorInfo] = ConnectorInfo(
@@ -67,19 +57,9 @@ class TakeawayConnector:
         config_model=ProviderConfig,
         description="Takeaway orders placed without disposable tableware (pulled or pushed).",
     )
-
-    def __init__(self, config: ProviderConfig, http: httpx.AsyncClient) -> None:
-        self.config = config
-        self.http = http
-        self.base_url = config.base_url.rstrip("/")
-
-    def oauth(self) -> ProviderOAuth:
-        """The platform's OAuth endpoints; carbonhub asks to read orders."""
-        return ProviderOAuth(
-            authorize_url=f"{self.base_url}/oauth/authorize",
-            token_url=f"{self.base_url}/oauth/token",
-            scope="orders:read",
-        )
+    scope = "orders:read"
+    id_field, account_field = ID, ACCOUNT
+    push_list, push_item = "orders", "order"
 
     async def fetch(self, account: ProviderAccount, cursor: str | None) -> Page:
         """The orders of page ``cursor`` (None: page 1) and the page to read next."""
@@ -107,34 +87,14 @@ class TakeawayConnector:
             raise ProviderRefused("the orders answer lacks data.orders or data.total_pages")
         if not orders:
             return Page((), cursor, False)
-        records = tuple(r if isinstance(r, Mapping) else {"record": r} for r in orders)
+        records = page_records(orders)
         if page < total_pages:
             return Page(records, f"{page + 1}@{size}", True)
         return Page(records, f"{page}@{size}", False)
 
-    def verify(self, request: PushRequest) -> list[Mapping[str, Any]]:
-        """The orders of a signed push ``{"orders": [...]}`` (InvalidPush when unacceptable)."""
-        secret = self.config.signing_secret
-        if not request.secret and secret is not None:
-            request = replace(request, secret=secret.get_secret_value().encode())
-        verify_signature(request)
-        try:
-            body = json.loads(request.body)
-        except (UnicodeDecodeError, ValueError):
-            raise InvalidPush("the push body is not JSON") from None
-        orders = body.get("orders") if isinstance(body, dict) else None
-        if not isinstance(orders, list) or not all(isinstance(o, dict) for o in orders):
-            raise InvalidPush('the push body must be {"orders": [<order object>, ...]}')
-        return list(orders)
-
-    def normalize(self, record: Mapping[str, Any]) -> Normalized:
-        """An order as a ``food.no_utensils`` event, or why not (never raises)."""
-        try:
-            return _location(record) or _order(record)
-        except BadRecord as exc:
-            return malformed(record, str(exc), ID, ACCOUNT)
-        except (ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as exc:
-            return malformed(record, f"unreadable record ({type(exc).__name__})", ID, ACCOUNT)
+    def read(self, record: Mapping[str, Any]) -> Normalized:
+        """One order (an object) as an event or a rejection."""
+        return _order(record)
 
 
 def _page_number(cursor: str | None, size: int) -> int:
@@ -158,26 +118,8 @@ def _positive(text: str) -> bool:
     return text.isascii() and text.isdigit() and int(text) >= 1
 
 
-def _location(record: Any) -> RecordRejection | None:
-    """Location data (a delivery address's coordinates, a rider's track) is refused first."""
-    if isinstance(record, Mapping):
-        return reject_location(record, ID, ACCOUNT)
-    if location_fields(record):
-        return RecordRejection("location_data", "the record carries location data")
-    return None
-
-
-def _identifier(record: Mapping[str, Any], name: str) -> str:
-    value = text(record, name)
-    if len(value) > MAX_ID_LENGTH:
-        raise BadRecord(f"{name} is longer than {MAX_ID_LENGTH} characters")
-    return value
-
-
-def _order(record: Any) -> Normalized:
-    if not isinstance(record, Mapping):
-        return malformed(record, "", ID, ACCOUNT)
-    order_no, customer = _identifier(record, ID), _identifier(record, ACCOUNT)
+def _order(record: Mapping[str, Any]) -> Normalized:
+    order_no, customer = identifier(record, ID), identifier(record, ACCOUNT)
     paid = epoch(record, "paid_at")
     status, tableware = text(record, "status"), text(record, "tableware")
     if status not in STATUSES:

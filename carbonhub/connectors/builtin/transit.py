@@ -13,8 +13,6 @@ from datetime import UTC
 from decimal import Decimal
 from typing import Any, ClassVar
 
-import httpx
-
 from carbonhub.connectors.base import (
     ConnectorInfo,
     Normalized,
@@ -22,31 +20,27 @@ from carbonhub.connectors.base import (
     ProviderAccount,
     ProviderConfig,
     ProviderEvent,
-    ProviderOAuth,
     ProviderRefused,
-    PushRequest,
     RecordRejection,
 )
 from carbonhub.connectors.http import request_json
+from carbonhub.connectors.provider import ProviderConnector, page_records
 from carbonhub.connectors.records import (
     BadRecord,
+    identifier,
     instant,
-    location_fields,
-    malformed,
     number,
-    reject_location,
     text,
 )
 
 ID, ACCOUNT = "trip_id", "card_holder"
 MAX_LIMIT = 500
-MAX_ID_LENGTH = 200
 MAX_CURSOR_LENGTH = 1000
 MAX_TRIP_KM = Decimal(1000)  # beyond any city trip, an absurd value
 MODES = {"metro": "transport.metro", "bus": "transport.bus"}
 
 
-class TransitConnector:
+class TransitConnector(ProviderConnector):
     """Pulls a linked card holder's metro and bus trips and normalises them."""
 
     info: ClassVar[ConnectorInfo] = ConnectorInfo(
@@ -60,19 +54,8 @@ class TransitConnector:
         config_model=ProviderConfig,
         description="Metro and bus trips (distance, duration) from the transit card operator.",
     )
-
-    def __init__(self, config: ProviderConfig, http: httpx.AsyncClient) -> None:
-        self.config = config
-        self.http = http
-        self.base_url = config.base_url.rstrip("/")
-
-    def oauth(self) -> ProviderOAuth:
-        """The operator's OAuth endpoints; carbonhub asks to read trips."""
-        return ProviderOAuth(
-            authorize_url=f"{self.base_url}/oauth/authorize",
-            token_url=f"{self.base_url}/oauth/token",
-            scope="trips:read",
-        )
+    scope = "trips:read"
+    id_field, account_field = ID, ACCOUNT
 
     async def fetch(self, account: ProviderAccount, cursor: str | None) -> Page:
         """The trips after ``cursor`` (None: from the first trip) and the cursor to resume at."""
@@ -103,43 +86,16 @@ class TransitConnector:
             raise ProviderRefused("the trips answer lacks trips, next_cursor or has_more")
         if not trips:
             return Page((), cursor, False)
-        records = tuple(r if isinstance(r, Mapping) else {"record": r} for r in trips)
+        records = page_records(trips)
         return Page(records, following, has_more)
 
-    def verify(self, request: PushRequest) -> list[Mapping[str, Any]]:
-        """The operator does not push: trips are only pulled."""
-        raise NotImplementedError("the transit connector is pull-only")
-
-    def normalize(self, record: Mapping[str, Any]) -> Normalized:
-        """A trip as a ``transport.metro``/``transport.bus`` event, or why not (never raises)."""
-        try:
-            return _location(record) or _trip(record)
-        except BadRecord as exc:
-            return malformed(record, str(exc), ID, ACCOUNT)
-        except (ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as exc:
-            return malformed(record, f"unreadable record ({type(exc).__name__})", ID, ACCOUNT)
+    def read(self, record: Mapping[str, Any]) -> Normalized:
+        """One record (an object) as an event or a rejection."""
+        return _trip(record)
 
 
-def _location(record: Any) -> RecordRejection | None:
-    """Location data (stations' coordinates, a track) is refused before anything else is read."""
-    if isinstance(record, Mapping):
-        return reject_location(record, ID, ACCOUNT)
-    if location_fields(record):
-        return RecordRejection("location_data", "the record carries location data")
-    return None
-
-
-def _identifier(record: Mapping[str, Any], name: str) -> str:
-    value = text(record, name)
-    if len(value) > MAX_ID_LENGTH:
-        raise BadRecord(f"{name} is longer than {MAX_ID_LENGTH} characters")
-    return value
-
-
-def _trip(record: Any) -> Normalized:
-    if not isinstance(record, Mapping):
-        return malformed(record, "", ID, ACCOUNT)
-    trip_id, holder = _identifier(record, ID), _identifier(record, ACCOUNT)
+def _trip(record: Mapping[str, Any]) -> Normalized:
+    trip_id, holder = identifier(record, ID), identifier(record, ACCOUNT)
     mode = text(record, "mode")
     tap_in, tap_out = instant(record, "tap_in"), instant(record, "tap_out")
     km = number(record, "distance_km")
