@@ -184,11 +184,7 @@ class AccountLinking:
         self, session: Session, person_id: str, slug: str, *, now: datetime
     ) -> LinkedAccount:
         """Forget the provider's tokens and revoke the ingest consent (the entries stay)."""
-        account = session.scalars(
-            select(LinkedAccount).where(
-                col(LinkedAccount.person_id) == person_id, col(LinkedAccount.connector) == slug
-            )
-        ).first()
+        account = _linked(session, person_id, slug)
         if account is None or account.status == "unlinked":
             raise NotFound(f"no linked {slug} account")
         account.status = "unlinked"
@@ -227,14 +223,7 @@ class AccountLinking:
         ).first()
         if taken is not None and taken.person_id != person_id and taken.status != "unlinked":
             raise Conflict(f"this {slug} account is already linked to another citizen")
-        account = (
-            taken
-            or session.scalars(
-                select(LinkedAccount).where(
-                    col(LinkedAccount.person_id) == person_id, col(LinkedAccount.connector) == slug
-                )
-            ).first()
-        )
+        account = taken or _linked(session, person_id, slug)
         if account is None:
             account = LinkedAccount(
                 id=f"la_{secrets.token_urlsafe(12)}",
@@ -282,6 +271,15 @@ def linked_accounts(engine: Engine, person_id: str) -> list[LinkedAccount]:
                 .order_by(col(LinkedAccount.connector))
             )
         )
+
+
+def _linked(session: Session, person_id: str, slug: str) -> LinkedAccount | None:
+    """The person's account at ``slug`` (linked or not), if they ever linked one."""
+    return session.scalars(
+        select(LinkedAccount).where(
+            col(LinkedAccount.person_id) == person_id, col(LinkedAccount.connector) == slug
+        )
+    ).first()
 
 
 def _oauth_of(loaded: LoadedConnector) -> tuple[ProviderOAuth, ProviderConfig]:

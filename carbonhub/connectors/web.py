@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from carbonhub.auth import InvalidToken, PrincipalKind, Scope, TokenAuthenticator
+from carbonhub.auth import InvalidToken, TokenAuthenticator
 from carbonhub.auth.account_pages import LOGIN_PATH
 from carbonhub.auth.csrf import CsrfFailure
 from carbonhub.auth.pages import Pages
@@ -27,8 +27,14 @@ from carbonhub.auth.sessions import signed_in_account
 from carbonhub.connectors.base import InvalidPush, PushRequest
 from carbonhub.connectors.linking import LinkTerms, linked_accounts
 from carbonhub.connectors.service import Connectors
+from carbonhub.consent import policy
 from carbonhub.db import write_session
-from carbonhub.errors import CarbonhubError, ConfigurationError, NotFound
+from carbonhub.errors import (
+    AccessDenied,
+    CarbonhubError,
+    NotFound,
+    Unauthenticated,
+)
 from carbonhub.models import CitizenAccount, utcnow
 
 ACCOUNTS_PATH = "/connectors/accounts"
@@ -66,19 +72,14 @@ class ConnectorPages:
             principal = await run_in_threadpool(self.authenticator.principal, request.headers)
         except InvalidToken as exc:
             return _problem(401, "invalid_token", str(exc), challenge=True)
-        if (
-            principal.kind is not PrincipalKind.CONNECTOR
-            or Scope.EVENTS_INGEST.value not in principal.scopes
-        ):
-            return _problem(
-                401, "invalid_token", "a connector client's token is required", challenge=True
-            )
-        if principal.connector != slug:
-            return _problem(
-                403,
-                "insufficient_scope",
-                f"this client delivers for {principal.connector}, not {slug}",
-            )
+        try:
+            policy.acting_connector(principal, "delivering events")
+        except (Unauthenticated, AccessDenied) as exc:
+            return _problem(401, "invalid_token", str(exc), challenge=True)
+        try:
+            policy.require_own_connector(principal, slug)
+        except AccessDenied as exc:
+            return _problem(403, "insufficient_scope", str(exc))
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > MAX_PUSH_BYTES:
             return _problem(413, "too_large", f"a push may carry at most {MAX_PUSH_BYTES} bytes")
@@ -160,7 +161,7 @@ class ConnectorPages:
 
         try:
             url = await run_in_threadpool(start)
-        except (CarbonhubError, ConfigurationError) as exc:
+        except CarbonhubError as exc:  # ConfigurationError included
             return _back(error=str(exc))
         return RedirectResponse(url, status_code=303)
 

@@ -232,3 +232,9 @@ def acting_connector(principal: Principal, what: str) -> str:
     if principal.kind is not PrincipalKind.CONNECTOR or principal.connector is None:
         raise AccessDenied(f"only a connector's client may {what}")
     return principal.connector
+
+
+def require_own_connector(principal: Principal, slug: str) -> None:
+    """A connector client delivers only for the connector it is bound to."""
+    if principal.connector != slug:
+        raise AccessDenied(f"this client delivers for {principal.connector}, not {slug}")
