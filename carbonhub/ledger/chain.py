@@ -67,9 +67,12 @@ def entry_hash(entry: Mapping[str, Any]) -> str:
     The hashed text is compact JSON (UTF-8, no spaces) of the fields in ``HASHED_FIELDS``
     order, timestamps in UTC ISO 8601: the same bytes as Python's ``json.dumps`` with
     ``ensure_ascii=False`` and compact separators, so a verifier needs nothing but the
-    standard library.
+    standard library. An entry marked business travel has the string ``"business_travel"``
+    appended to that list (entries without the mark hash as they always did).
     """
     values = [v if type(v) not in _TEMPORAL else _canonical(v) for v in _hashed(entry)]
+    if entry.get("business_travel"):
+        values.append("business_travel")
     return hashlib.sha256(orjson.dumps(values)).hexdigest()
 
 

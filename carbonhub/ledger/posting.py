@@ -487,6 +487,7 @@ class _Batch:
             "event_digest": c.digest,
             "recorded_at": self.now,
             "prev_hash": head.last_hash,
+            "business_travel": event.business_travel,
         }
         entry["hash"] = entry_hash(entry)
         head.last_seq, head.last_hash, head.changed = entry["seq"], entry["hash"], True
@@ -504,6 +505,7 @@ class _Batch:
             region=region,
             employers=employers,
             contributions=[_contribution(q) for q in quantifications if q.applies],
+            business_travel=event.business_travel,
         )
         self.results[c.index] = EventResult(
             event.source, event.external_id, Outcome.POSTED, c.facts.person_id, entry["seq"]

@@ -77,6 +77,7 @@ def reverse_entry(
         "event_digest": original.event_digest,
         "recorded_at": utcnow(),
         "prev_hash": head.last_hash,
+        "business_travel": original.business_travel,
     }
     row["hash"] = entry_hash(row)
     reversal = LedgerEntry(**row)
@@ -99,6 +100,7 @@ def reverse_entry(
         region=original.region_code,
         employers=json.loads(original.employers),
         contributions=contributions_of(reductions, -1),
+        business_travel=original.business_travel,
     )
     deltas.flush(session)
     session.flush()

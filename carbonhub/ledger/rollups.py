@@ -54,7 +54,7 @@ class RollupDeltas:
         )
         self.person: dict[tuple[str, date, str, str], list[int | str]] = {}
         self.enterprise: defaultdict[tuple[str, str, date, str, str], list[int]] = defaultdict(
-            lambda: [0, 0, 0, 0]
+            lambda: [0, 0, 0, 0, 0, 0]
         )
 
     def add(
@@ -66,6 +66,7 @@ class RollupDeltas:
         region: str,
         employers: Iterable[str],
         contributions: Iterable[Contribution],
+        business_travel: bool = False,
     ) -> None:
         """Add one entry's contributions to every rollup it belongs to."""
         employers = tuple(employers)
@@ -87,6 +88,9 @@ class RollupDeltas:
                 e[1] += c.quantity_milli
                 e[2] += c.reduction_mg
                 e[3] += c.project_emission_mg
+                if business_travel:
+                    e[4] += c.entries
+                    e[5] += c.project_emission_mg
 
     def flush(self, session: Session) -> None:
         """Write the sums into the rollup tables (insert, or add to the existing row)."""
@@ -135,9 +139,18 @@ class RollupDeltas:
                 "quantity_milli",
                 "reduction_mg",
                 "project_emission_mg",
+                "business_entries",
+                "business_project_emission_mg",
             ),
             ("enterprise_id", "person_id", "local_date", "behaviour_code", "methodology_key"),
-            ("entries", "quantity_milli", "reduction_mg", "project_emission_mg"),
+            (
+                "entries",
+                "quantity_milli",
+                "reduction_mg",
+                "project_emission_mg",
+                "business_entries",
+                "business_project_emission_mg",
+            ),
             [(*k, *v) for k, v in self.enterprise.items()],
         )
 
@@ -182,10 +195,18 @@ def rebuild_rollups(session: Session) -> None:
         col(LedgerEntry.employers),
         col(LedgerEntry.entry_type),
         col(LedgerEntry.reductions),
+        col(LedgerEntry.business_travel),
     ).execution_options(yield_per=5000)
-    for person_id, day, behaviour, region, employers, entry_type, reductions in session.execute(
-        query
-    ):
+    for (
+        person_id,
+        day,
+        behaviour,
+        region,
+        employers,
+        entry_type,
+        reductions,
+        business,
+    ) in session.execute(query):
         deltas.add(
             person_id=person_id,
             day=day,
@@ -195,5 +216,6 @@ def rebuild_rollups(session: Session) -> None:
             contributions=contributions_of(
                 json.loads(reductions), -1 if entry_type == "reversal" else 1
             ),
+            business_travel=bool(business),
         )
     deltas.flush(session)

@@ -53,7 +53,9 @@ class VerificationReport:
         return self.problem is None
 
 
-_COLUMNS = [table_of(LedgerEntry).c[name] for name in ("id", *HASHED_FIELDS, "hash")]
+_COLUMNS = [
+    table_of(LedgerEntry).c[name] for name in ("id", *HASHED_FIELDS, "business_travel", "hash")
+]
 
 
 def verify_ledger(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from carbonhub.models.types import BigIntKey, UTCDateTime, utcnow
@@ -76,6 +76,7 @@ class LedgerEntry(SQLModel, table=True):
     )
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    business_travel: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class LedgerHead(SQLModel, table=True):

@@ -64,7 +64,9 @@ class EnterpriseDailyRollup(SQLModel, table=True):
     """Enterprise x employee x local day x behaviour x methodology totals.
 
     Person-level so that consent (per employee, category and data window) can be compiled into
-    the report's SQL; ``project_emission_mg`` feeds the Scope 3 estimates.
+    the report's SQL; ``project_emission_mg`` feeds the Scope 3 estimates, and the
+    ``business_*`` columns hold the part of the row marked business travel (category 6, the
+    rest of commuting modes being category 7).
     """
 
     __tablename__ = "enterprise_daily_rollup"
@@ -83,3 +85,5 @@ class EnterpriseDailyRollup(SQLModel, table=True):
     quantity_milli: int = Field(default=0, sa_type=BigInteger)
     reduction_mg: int = Field(default=0, sa_type=BigInteger)
     project_emission_mg: int = Field(default=0, sa_type=BigInteger)
+    business_entries: int = Field(default=0, sa_type=BigInteger)
+    business_project_emission_mg: int = Field(default=0, sa_type=BigInteger)
