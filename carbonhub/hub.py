@@ -6,7 +6,7 @@ handed to whatever needs it; nothing here is a module-level global.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Engine
 
@@ -22,6 +22,7 @@ from carbonhub.methodology import (
     load_programmes,
     packaged_registry,
 )
+from carbonhub.reports.span import DataSpan
 from carbonhub.settings import Settings
 
 
@@ -35,6 +36,7 @@ class Hub:
     programmes: ProgrammeDirectory
     regions: RegionTree
     keys: KeyRing
+    data_span: DataSpan = field(default_factory=DataSpan, compare=False)
 
     def poster(self) -> LedgerPoster:
         """A ledger poster under this hub's methodologies and programmes."""

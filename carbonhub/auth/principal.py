@@ -59,6 +59,13 @@ class Principal:
         """The anonymous caller of a development hub, who may see everything (never in production)."""
         return cls(PrincipalKind.DEVELOPER, frozenset(s.value for s in Scope), subject="developer")
 
+    @classmethod
+    def operator(cls) -> Principal:
+        """The hub's operator at the command line: administration, which reads every report."""
+        return cls(
+            PrincipalKind.OPERATOR, frozenset({Scope.ADMIN.value}), subject="carbonhub-operator"
+        )
+
     def has(self, scope: Scope) -> bool:
         """Whether the principal holds ``scope``."""
         return scope.value in self.scopes

@@ -71,26 +71,28 @@ def require_operator(principal: Principal, what: str) -> None:
 
 
 def require_region_report(principal: Principal, region_code: str, regions: RegionTree) -> None:
-    """Refuse a regional report outside the principal's region subtree."""
+    """Refuse a regional report outside the principal's region subtree (as not found)."""
     _require(principal, Scope.REGION_READ, f"the report of region {region_code}")
     if principal.sees_everything:
         return
     bound = principal.region_code
-    if (
-        principal.kind is not PrincipalKind.AGENCY
-        or bound is None
-        or not regions.is_within(region_code, bound)
-    ):
-        raise AccessDenied(f"region {region_code} is outside the regions this client may read")
+    if principal.kind is not PrincipalKind.AGENCY or bound is None:
+        raise AccessDenied(f"the report of region {region_code} is for agency clients")
+    if not regions.is_within(region_code, bound):
+        # answered as not found: the client learns nothing of regions outside its subtree
+        raise NotFound(f"no report of region {region_code} for this client")
 
 
 def require_enterprise_report(principal: Principal, enterprise_id: str) -> None:
-    """Refuse an ESG report of any enterprise but the principal's own."""
+    """Refuse an ESG report of any enterprise but the principal's own (another's as not found)."""
     _require(principal, Scope.ESG_READ, f"the ESG report of enterprise {enterprise_id}")
     if principal.sees_everything:
         return
-    if principal.kind is not PrincipalKind.ENTERPRISE or principal.enterprise_id != enterprise_id:
-        raise AccessDenied(f"enterprise {enterprise_id} is not this client's enterprise")
+    if principal.kind is not PrincipalKind.ENTERPRISE:
+        raise AccessDenied(f"the ESG report of enterprise {enterprise_id} is for its own client")
+    if principal.enterprise_id != enterprise_id:
+        # answered as not found: another enterprise learns nothing of this one's report
+        raise NotFound(f"no ESG report of enterprise {enterprise_id} for this client")
 
 
 def consented(

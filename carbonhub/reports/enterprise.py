@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
+from sqlalchemy import ColumnElement, Engine, Table, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from carbonhub.methodology import Catalogue, Methodology
 from carbonhub.models import Employment, EnterpriseDailyRollup, table_of
 from carbonhub.periods import Interval, Period
+from carbonhub.reports.aggregation import Aggregation
 from carbonhub.reports.breakdown import (
-    Aggregation,
     BehaviourFigure,
     BreakdownReport,
     SeriesFigure,
@@ -59,12 +60,29 @@ class EsgReport(BreakdownReport):
         self.engine = engine
         self.enterprise_id = enterprise_id
         self.contributions = contributions
-        where = and_(in_period(ENTERPRISE_ROLLUP, methodology, period), contributions)
-        self._aggregation = Aggregation(engine, ENTERPRISE_ROLLUP, where, ENTERPRISE_ROLLUP, where)
+        self.unit = enterprise_id
+        self._contributors: int | None = None
 
-    @property
-    def aggregation(self) -> Aggregation:
-        return self._aggregation
+    def aggregation_for(self, unit: str, period: Period) -> Aggregation:
+        """The consenting employees' rollup rows within ``period``."""
+        where = self._where(period)
+        return Aggregation(self.engine, ENTERPRISE_ROLLUP, where, ENTERPRISE_ROLLUP, where)
+
+    def _where(self, period: Period) -> ColumnElement[bool]:
+        return and_(
+            ENTERPRISE_ROLLUP.c.enterprise_id == self.enterprise_id,
+            in_period(ENTERPRISE_ROLLUP, self.methodology, period),
+            self.contributions,
+        )
+
+    def child_units(self, unit: str) -> list[str]:
+        return []
+
+    def child_key(self, unit: str, table: Table) -> ColumnElement[Any]:
+        raise NotImplementedError("an enterprise report has no child units")
+
+    def parent_unit(self) -> str | None:
+        return None
 
     def under(self, methodology: Methodology) -> EsgReport:
         """The same report under another methodology."""
@@ -81,7 +99,26 @@ class EsgReport(BreakdownReport):
     @property
     def releases_nothing(self) -> bool:
         """True when fewer than k employees contribute: only that fact is released."""
-        return self.total().suppressed
+        return self.few_contributors() or self.total().suppressed
+
+    def few_contributors(self) -> bool:
+        """Whether fewer than k employees ever contributed (any period, any methodology).
+
+        Counted over every period and methodology, so that no choice of either releases
+        anything about a small enterprise's few consenting employees.
+        """
+        if self._contributors is None:
+            r = ENTERPRISE_ROLLUP
+            where = and_(
+                r.c.enterprise_id == self.enterprise_id, r.c.entries > 0, self.contributions
+            )
+            query = select(func.count(func.distinct(r.c.person_id))).where(where)
+            with Session(self.engine) as session:
+                self._contributors = int(session.execute(query).scalar_one())
+        return self._contributors < self.k
+
+    def total(self) -> Figure:
+        return Figure.withheld("") if self.few_contributors() else super().total()
 
     def by_category(self) -> list[Figure]:
         return [] if self.releases_nothing else super().by_category()
@@ -114,36 +151,62 @@ class EsgReport(BreakdownReport):
             )
 
     def scope3(self) -> Scope3Estimate | None:
-        """Category 7 (commuting) from project-emission factors; None when nothing is released."""
+        """Categories 6 and 7, gross, from project-emission factors; None when nothing is released.
+
+        Category 7 (employee commuting) sums the project emissions of commuting-mode trips not
+        marked business travel; category 6 (business travel) those of trips marked so, any
+        transport mode. Both need the methodology's project-emission factor of the mode
+        (distance-based method); trips without one are outside the estimate, and ``coverage``
+        is the share of trips with one.
+        """
         if self.releases_nothing:
             return None
-        commute = [b.code for b in self.catalogue.behaviours if b.commute_mode]
+        travel = [b.code for b in self.catalogue.behaviours if b.category == "transport"]
         with_factor = [
             code
-            for code in commute
+            for code in travel
             if (f := self.methodology.factor_for(code)) is not None
             and f.project_grams_per_unit is not None
         ]
-        where = and_(self.aggregation.totals_where, ENTERPRISE_ROLLUP.c.behaviour_code.in_(commute))
-        trips = func.coalesce(func.sum(ENTERPRISE_ROLLUP.c.entries), 0)
-        emissions = func.coalesce(func.sum(ENTERPRISE_ROLLUP.c.project_emission_mg), 0)
-        with Session(self.engine) as session:
-            all_trips = int(session.execute(select(trips).where(where)).scalar_one())
-            covered_trips, covered_mg = session.execute(
-                select(trips, emissions).where(
-                    and_(where, ENTERPRISE_ROLLUP.c.behaviour_code.in_(with_factor))
-                )
-            ).one()
-        coverage = Decimal(int(covered_trips)) / all_trips if all_trips else Decimal(0)
-        business = "category 6 (business travel) is not estimated: connectors do not yet mark business trips"
+        commute = {b.code for b in self.catalogue.behaviours if b.commute_mode}
+        trips = self._travel_sums(travel)
+        all_trips = sum(t[0] for t in trips.values())
+        covered = {code: trips.get(code, (0, 0, 0, 0)) for code in with_factor}
+        covered_trips = sum(t[0] for t in covered.values())
+        category7 = sum(t[1] - t[3] for code, t in covered.items() if code in commute)
+        category6 = sum(t[3] for t in covered.values())
+        coverage = Decimal(covered_trips) / all_trips if all_trips else Decimal(0)
         if not with_factor:
             method = (
-                f"category 7 not estimable: {self.methodology.key} gives no project-emission factors for "
-                f"commuting modes (the distance-based method needs them); {business}"
+                f"not estimable: {self.methodology.key} gives no project-emission factors for "
+                "transport modes, and the distance-based method needs them"
             )
             return Scope3Estimate(None, None, Decimal(0), method)
         method = (
-            f"category 7 distance-based: distance x project-emission factor of {self.methodology.key} "
-            f"for {', '.join(with_factor)}; gross emissions, not netted against reductions; {business}"
+            f"distance-based: distance x project-emission factor of {self.methodology.key} for "
+            f"{', '.join(with_factor)}; category 7 = commuting trips, category 6 = trips the "
+            "provider marked business travel; gross emissions, never netted against reductions"
         )
-        return Scope3Estimate(None, int(covered_mg), coverage.quantize(Decimal("0.0001")), method)
+        return Scope3Estimate(
+            int(category6), int(category7), coverage.quantize(Decimal("0.0001")), method
+        )
+
+    def _travel_sums(self, travel: list[str]) -> dict[str, tuple[int, int, int, int]]:
+        """Per transport behaviour: trips, project emissions, business trips and their emissions."""
+        r = ENTERPRISE_ROLLUP
+        query = (
+            select(
+                r.c.behaviour_code,
+                func.sum(r.c.entries),
+                func.sum(r.c.project_emission_mg),
+                func.sum(r.c.business_entries),
+                func.sum(r.c.business_project_emission_mg),
+            )
+            .where(and_(self._where(self.period), r.c.behaviour_code.in_(travel)))
+            .group_by(r.c.behaviour_code)
+        )
+        with Session(self.engine) as session:
+            return {
+                code: (int(n), int(pe), int(bn), int(bpe))
+                for code, n, pe, bn, bpe in session.execute(query)
+            }

@@ -8,6 +8,8 @@ that clause instead, so both figures always describe the same persons.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, Engine, Table, and_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import True_
@@ -16,9 +18,8 @@ from carbonhub.actors import RegionTree
 from carbonhub.methodology import Catalogue, Methodology
 from carbonhub.models import PersonDailyRollup, RegionDailyRollup, table_of
 from carbonhub.periods import Period
-from carbonhub.reports.breakdown import Aggregation, BreakdownReport, in_period
-from carbonhub.reports.figures import Cell, Figure
-from carbonhub.reports.privacy import suppress_group
+from carbonhub.reports.aggregation import Aggregation
+from carbonhub.reports.breakdown import BreakdownReport, in_period
 from carbonhub.reports.scope import mapped
 
 REGION_ROLLUP = table_of(RegionDailyRollup)
@@ -43,25 +44,42 @@ class RegionReport(BreakdownReport):
         super().__init__(catalogue=catalogue, k=k, methodology=methodology, period=period)
         self.engine = engine
         self.regions = regions
-        self.region_code = regions.require(region_code)
+        self.region_code = self.unit = regions.require(region_code)
         self.contributions = contributions
         self.districts = regions.leaves_under(region_code)
-        persons_where = and_(self._where(PERSON_ROLLUP), contributions)
-        if isinstance(contributions, True_):
-            totals = (REGION_ROLLUP, self._where(REGION_ROLLUP))
-        else:
-            totals = (PERSON_ROLLUP, persons_where)
-        self._aggregation = Aggregation(engine, totals[0], totals[1], PERSON_ROLLUP, persons_where)
 
-    @property
-    def aggregation(self) -> Aggregation:
-        return self._aggregation
+    def aggregation_for(self, unit: str, period: Period) -> Aggregation:
+        """Rollup rows of the districts under ``unit``; person-level when consent narrows them."""
+        persons_where = and_(self._where(PERSON_ROLLUP, unit, period), self.contributions)
+        if isinstance(self.contributions, True_):
+            return Aggregation(
+                self.engine,
+                REGION_ROLLUP,
+                self._where(REGION_ROLLUP, unit, period),
+                PERSON_ROLLUP,
+                persons_where,
+            )
+        return Aggregation(self.engine, PERSON_ROLLUP, persons_where, PERSON_ROLLUP, persons_where)
 
-    def _where(self, rollup: Table) -> ColumnElement[bool]:
+    def _where(self, rollup: Table, unit: str, period: Period) -> ColumnElement[bool]:
         return and_(
-            in_period(rollup, self.methodology, self.period),
-            rollup.c.region_code.in_(self.districts),
+            in_period(rollup, self.methodology, period),
+            rollup.c.region_code.in_(self.regions.leaves_under(unit)),
         )
+
+    def child_units(self, unit: str) -> list[str]:
+        return list(self.regions.children(unit))
+
+    def child_key(self, unit: str, table: Table) -> ColumnElement[Any]:
+        mapping = {
+            leaf: child
+            for child in self.regions.children(unit)
+            for leaf in self.regions.leaves_under(child)
+        }
+        return mapped(table.c.region_code, mapping)
+
+    def parent_unit(self) -> str | None:
+        return self.regions.parent(self.region_code)
 
     def under(self, methodology: Methodology) -> RegionReport:
         """The same report under another methodology."""
@@ -76,20 +94,13 @@ class RegionReport(BreakdownReport):
             contributions=self.contributions,
         )
 
-    def children(self) -> list[Figure]:
-        """Reductions by each region directly below this one (every child, zero or not)."""
-        children = self.regions.children(self.region_code)
-        mapping = {leaf: child for child in children for leaf in self.regions.leaves_under(child)}
-        cells = self.aggregation.cells(lambda t: mapped(t.c.region_code, mapping))
-        rows = [cells.get(child, Cell(child, 0, 0, 0)) for child in children]
-        return suppress_group(rows, self.k, parent_released=not self.total().suppressed)
-
     def active_behaviours(self) -> set[str]:
+        """Behaviours of the contributing (consenting) residents, under any methodology."""
+        rollup = REGION_ROLLUP if isinstance(self.contributions, True_) else PERSON_ROLLUP
         where = and_(
-            REGION_ROLLUP.c.region_code.in_(self.districts),
-            REGION_ROLLUP.c.local_date.between(self.period.start, self.period.end),
+            rollup.c.region_code.in_(self.districts),
+            rollup.c.local_date.between(self.period.start, self.period.end),
+            self.contributions,
         )
         with Session(self.engine) as session:
-            return set(
-                session.scalars(select(REGION_ROLLUP.c.behaviour_code).where(where).distinct())
-            )
+            return set(session.scalars(select(rollup.c.behaviour_code).where(where).distinct()))

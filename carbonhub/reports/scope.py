@@ -11,7 +11,7 @@ from sqlalchemy.sql.elements import ColumnElement as Column
 
 from carbonhub.errors import InvalidInput
 from carbonhub.methodology import Catalogue, Methodology, MethodologyRegistry, ProgrammeDirectory
-from carbonhub.periods import Interval, Period
+from carbonhub.periods import Period
 
 MAX_COMPARED = 8
 
@@ -66,11 +66,9 @@ def category_of(column: Column[str], catalogue: Catalogue) -> ColumnElement[str]
     return mapped(column, {b.code: b.category for b in catalogue.behaviours}, "unknown")
 
 
-def bucket_expression(
-    column: Column[Any], buckets: Sequence[Period], interval: Interval
-) -> ColumnElement[Any]:
-    """A SQL expression naming each date's bucket: the date itself for days, else a CASE over ranges."""
-    if interval is Interval.DAY:
+def step_expression(column: Column[Any], steps: Sequence[Period]) -> ColumnElement[Any]:
+    """A SQL expression naming each date's step: the date itself for one-day steps, else a CASE."""
+    if all(step.start == step.end and step.label == step.start.isoformat() for step in steps):
         return column
-    whens = [(column.between(b.start, b.end), literal(b.label)) for b in buckets]
+    whens = [(column.between(s.start, s.end), literal(s.label)) for s in steps]
     return case(*whens, else_=literal(""))

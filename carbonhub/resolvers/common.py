@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import date
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from carbonhub.errors import InvalidInput
 from carbonhub.hub import Hub
-from carbonhub.periods import Period, parse_period
+from carbonhub.periods import Period, local_date, parse_period
+from carbonhub.reports import resolve_compared
+from carbonhub.reports.partitions import report_period
 
 MAX_PAGE = 500
 
@@ -22,6 +27,31 @@ def period_argument(
         if programme is not None and programme.starts and programme.ends:
             return Period(programme.starts, programme.ends, f"{programme.id} season")
     return parse_period(text, start=start, end=end)
+
+
+def report_period_argument(
+    hub: Hub,
+    region_code: str,
+    text: str | None,
+    start: date | None,
+    end: date | None,
+    now: datetime,
+) -> Period:
+    """The period a report covers: a calendar partition or the programme's season, with data.
+
+    Arbitrary ranges are refused (see :mod:`carbonhub.reports.partitions`), and so are periods
+    wholly in the future or before the ledger's first data.
+    """
+    programme = hub.programmes.for_region(region_code)
+    season = None
+    if programme is not None and programme.starts and programme.ends:
+        season = Period(programme.starts, programme.ends, f"{programme.id} season")
+    if text is None and start is None and end is None and season is not None:
+        period = season
+    else:
+        period = report_period(parse_period(text, start=start, end=end), season)
+    today = local_date(now, ZoneInfo(hub.settings.timezone))
+    return hub.data_span.check(hub.engine, period, today)
 
 
 def page_size(first: int) -> int:
@@ -47,3 +77,17 @@ def decode_cursor(kind: str, cursor: str | None) -> int | None:
     except (ValueError, binascii.Error, UnicodeDecodeError):
         pass
     raise InvalidInput(f"invalid cursor {cursor!r}")
+
+
+def check_compared(hub: Hub, selections: Iterable[Any]) -> None:
+    """Resolve every ``compare(methodologies:)`` a report query asks for, before any work starts.
+
+    An unknown methodology then fails the report field at once, instead of failing one field
+    while its siblings' database reads run on in threads the answer no longer waits for.
+    """
+    for selection in selections:
+        if getattr(selection, "name", None) == "compare":
+            references = selection.arguments.get("methodologies") or []
+            if references:  # an empty list is the compare field's own error, when it resolves
+                resolve_compared(hub.registry, [str(r) for r in references])
+        check_compared(hub, getattr(selection, "selections", None) or [])

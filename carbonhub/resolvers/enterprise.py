@@ -9,7 +9,7 @@ from carbonhub.errors import NotFound
 from carbonhub.models import Enterprise, EnterpriseDailyRollup, table_of
 from carbonhub.reports import EsgReport, choose_methodology
 from carbonhub.resolvers.access import log_release
-from carbonhub.resolvers.common import period_argument
+from carbonhub.resolvers.common import report_period_argument
 from carbonhub.resolvers.context import Info, in_thread
 
 
@@ -46,7 +46,9 @@ def esg_report(
         methodology=choose_methodology(
             hub.registry, hub.programmes, enterprise.region_code, methodology
         ),
-        period=period_argument(hub, enterprise.region_code, period, start, end),
+        period=report_period_argument(
+            hub, enterprise.region_code, period, start, end, info.context.now
+        ),
         contributions=contributions,
     )
 

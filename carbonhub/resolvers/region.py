@@ -9,7 +9,7 @@ from carbonhub.errors import NotFound
 from carbonhub.models import PersonDailyRollup, Region, table_of
 from carbonhub.reports import RegionReport, choose_methodology
 from carbonhub.resolvers.access import log_release
-from carbonhub.resolvers.common import period_argument
+from carbonhub.resolvers.common import report_period_argument
 from carbonhub.resolvers.context import Info, in_thread
 
 
@@ -65,7 +65,7 @@ def region_report(
         k=hub.settings.privacy_k,
         region_code=code,
         methodology=choose_methodology(hub.registry, hub.programmes, code, methodology),
-        period=period_argument(hub, code, period, start, end),
+        period=report_period_argument(hub, code, period, start, end, info.context.now),
         contributions=contributions,
     )
 

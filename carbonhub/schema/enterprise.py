@@ -9,6 +9,7 @@ from carbonhub.auth import Scope
 from carbonhub.resolvers import consent as consent_resolvers
 from carbonhub.resolvers import enterprise as resolvers
 from carbonhub.resolvers import region as region_resolvers
+from carbonhub.resolvers.common import check_compared
 from carbonhub.resolvers.context import Info
 from carbonhub.schema.consent import ConsentRequest, ConsentRequestSummary
 from carbonhub.schema.permissions import guarded
@@ -62,6 +63,7 @@ class Enterprise:
         to: ToDate = None,
         methodology: MethodologyArgument = None,
     ) -> EsgReport:
+        check_compared(info.context.hub, info.selected_fields)
         return EsgReport(
             await resolvers.released_esg_report(info, self.row, period, from_, to, methodology)
         )

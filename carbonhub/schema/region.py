@@ -10,6 +10,7 @@ import strawberry
 from carbonhub import models
 from carbonhub.auth import Scope
 from carbonhub.resolvers import region as resolvers
+from carbonhub.resolvers.common import check_compared
 from carbonhub.resolvers.context import Info
 from carbonhub.schema.permissions import guarded
 from carbonhub.schema.reference import Programme
@@ -95,6 +96,7 @@ class Region:
     ) -> Annotated[RegionReport, strawberry.lazy("carbonhub.schema.reports")]:
         from carbonhub.schema.reports import RegionReport
 
+        check_compared(info.context.hub, info.selected_fields)
         return RegionReport(
             report=await resolvers.released_region_report(
                 info, self.code, period, from_, to, methodology

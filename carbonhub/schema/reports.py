@@ -7,10 +7,10 @@ figures (null), and parents still include it in their totals.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import strawberry
 
@@ -35,12 +35,13 @@ class Once(Generic[T]):
 
     async def get(self) -> T:
         if self._task is None:
-            self._task = asyncio.ensure_future(_run(in_thread(self._compute)))
+            self._task = asyncio.ensure_future(self._run())
         return await self._task
 
-
-async def _run(coroutine: Coroutine[Any, Any, T]) -> T:
-    return await coroutine
+    async def _run(self) -> T:
+        # The thread's coroutine is made inside the task: a task cancelled before it starts
+        # (a sibling field failed) then leaves no coroutine never awaited.
+        return await in_thread(self._compute)
 
 
 @strawberry.type(description="The local dates a report covers (both included).")
@@ -291,7 +292,7 @@ class Scope3:
     category6_emissions_kg: Decimal | None
     category7_emissions_kg: Decimal | None
     coverage: Decimal = strawberry.field(
-        description="Share of commuting trips with a project-emission factor."
+        description="Share of transport trips with a project-emission factor (the rest are outside the estimates)."
     )
     method: str
 

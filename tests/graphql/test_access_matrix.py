@@ -85,7 +85,7 @@ FIELDS: dict[str, tuple[str, dict[str, str]]] = {
             "anonymous": "UNAUTHENTICATED",
             "citizen": "FORBIDDEN",
             "enterprise": "FORBIDDEN",
-            "agency": "FORBIDDEN",
+            "agency": "NOT_FOUND",
             "connector": "FORBIDDEN",
             "operator": OK,
         },

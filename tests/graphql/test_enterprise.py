@@ -58,7 +58,7 @@ def test_an_enterprise_client_reads_only_its_own_report(gql, world, make_enterpr
     own = gql(ESG, {"id": world.employer}, principal=enterprise_client(world.employer))
     assert own.ok()["enterprise"]["esgReport"]["participants"] == 3
     assert gql(ESG, {"id": other}, principal=enterprise_client(world.employer)).codes == [
-        "FORBIDDEN"
+        "NOT_FOUND"
     ]
 
 

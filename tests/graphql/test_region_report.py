@@ -109,9 +109,9 @@ def test_when_a_series_is_asked_then_its_steps_tile_the_period(gql, world):
     assert sum(Decimal(s["reductionKg"]) for s in series) == Decimal(found["totalReductionKg"])
 
 
-def test_given_an_agency_of_haidian_when_it_reads_beijing_then_it_is_refused(gql, world):
+def test_given_an_agency_of_haidian_when_it_reads_beijing_then_it_is_not_found(gql, world):
     result = gql(REPORT, {"code": "110000", "period": "2023-07"}, principal=agency("110108"))
-    assert result.codes == ["FORBIDDEN"]
+    assert result.codes == ["NOT_FOUND"]
 
 
 def test_given_an_agency_of_beijing_when_it_reads_haidian_then_it_gets_the_report(gql, world):

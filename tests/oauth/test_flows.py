@@ -144,4 +144,4 @@ def test_given_an_agency_client_when_it_uses_client_credentials_then_its_region_
     assert beijing["data"]["region"]["code"] == "110000"
     assert isinstance(beijing["data"]["region"]["report"]["participants"], int)
     assert tianjin["data"] is None
-    assert [e["extensions"]["code"] for e in tianjin["errors"]] == ["FORBIDDEN"]
+    assert [e["extensions"]["code"] for e in tianjin["errors"]] == ["NOT_FOUND"]

@@ -1109,4 +1109,4 @@ def test_given_an_agency_token_when_reading_another_region_then_refused(
     served(browser.graphql(token, REGION_QUERY))
     answer = browser.graphql(token, tianjin)
     assert answer.status_code == 200
-    assert answer.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert answer.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
