@@ -31,6 +31,7 @@ from carbonhub.connectors.service import Connectors
 from carbonhub.connectors.web import ConnectorPages
 from carbonhub.consent.centre import consent_centre_routes, registration_consent
 from carbonhub.db import DatabaseUnavailable, check_reachable, current_revision, head_revision
+from carbonhub.exports.routes import report_routes
 from carbonhub.hub import Hub, open_hub
 from carbonhub.resolvers.context import Context
 from carbonhub.schema import schema
@@ -178,6 +179,7 @@ def create_app(
                 ),
             ),
             *ConnectorPages(connectors, hub.authenticator(), pages).routes(),
+            *report_routes(hub, connectors),
             *consent_centre_routes(
                 hub.engine,
                 hub.settings,

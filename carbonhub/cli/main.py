@@ -13,6 +13,7 @@ from carbonhub.cli.clients import clients, keys
 from carbonhub.cli.common import database_option, fail, opened_hub, progress_bar, settings_for
 from carbonhub.cli.connectors import import_file, list_connectors, sync
 from carbonhub.cli.consents import consents
+from carbonhub.cli.reports import report
 from carbonhub.cli.rights import disputes
 from carbonhub.cli.simulate import simulate
 from carbonhub.db import DatabaseUnavailable, create_db_engine, redact_url, write_session
@@ -37,6 +38,7 @@ main.add_command(sync)
 main.add_command(import_file)
 main.add_command(list_connectors)
 main.add_command(simulate)
+main.add_command(report)
 
 
 @main.command()

@@ -6,7 +6,7 @@ import json
 import random
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from carbonhub.demo.population import (
     demo_enterprises,
 )
 from carbonhub.demo.providers import RunningProviders, provider_processes
+from carbonhub.demo.reports import DemoReport, demo_reports
 from carbonhub.errors import Conflict
 from carbonhub.hub import Hub
 from carbonhub.models import Enterprise, HubMetadata, Person, Region
@@ -53,13 +54,23 @@ class DemoResult:
     enterprises: int
     posting: dict[str, int]
     credentials_file: Path
+    reports: tuple[DemoReport, ...] = field(default_factory=tuple)
 
     def summary(self) -> str:
-        """One paragraph for the console."""
+        """One paragraph for the console, then the report pages with charts."""
         if not self.built:
-            return f"reusing the demo database ({self.citizens} citizens, {self.enterprises} enterprises)"
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(self.posting.items()))
-        return f"demo built: {self.citizens} citizens, {self.enterprises} enterprises; events: {counts}"
+            first = f"reusing the demo database ({self.citizens} citizens, {self.enterprises} enterprises)"
+        else:
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(self.posting.items()))
+            first = f"demo built: {self.citizens} citizens, {self.enterprises} enterprises; events: {counts}"
+        return "\n".join([first, *self._report_lines()])
+
+    def _report_lines(self) -> list[str]:
+        return [
+            f"report page with charts, {page.title}: {page.path} on the demo hub "
+            f"(no token needed in development); as a file that opens offline: {page.command}"
+            for page in self.reports
+        ]
 
 
 def _no_progress(
@@ -100,7 +111,8 @@ def build_demo(
     credentials = _credentials_path(hub)
     if marker is not None and marker["complete"]:
         _write_credentials(credentials, hub, demo_access(hub, citizens, enterprises), enterprises)
-        return DemoResult(False, len(citizens), len(enterprises), {}, credentials)
+        pages = demo_reports(citizens, enterprises)
+        return DemoResult(False, len(citizens), len(enterprises), {}, credentials, pages)
     _write_marker(hub, plan, complete=False)
     _register(hub, enterprises, citizens, progress)
     with progress("giving consents", len(citizens)) as advance:
@@ -118,7 +130,8 @@ def build_demo(
     access = demo_access(hub, citizens, enterprises)
     _write_marker(hub, plan, complete=True)
     _write_credentials(credentials, hub, access, enterprises)
-    return DemoResult(True, len(citizens), len(enterprises), counts, credentials)
+    pages = demo_reports(citizens, enterprises)
+    return DemoResult(True, len(citizens), len(enterprises), counts, credentials, pages)
 
 
 def demo_providers(plan: DemoPlan) -> AbstractContextManager[RunningProviders]:
