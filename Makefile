@@ -55,6 +55,7 @@ browser:
 bench: $(STAMP)
 	$(BIN)/python -m bench.posting
 	$(BIN)/python -m bench.region_report
+	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.auth
 	$(BIN)/python -m bench.sync
 

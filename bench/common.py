@@ -17,9 +17,11 @@ import os
 import platform
 import random
 import re
+import socket
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import uvicorn
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, event, text
@@ -145,9 +148,10 @@ def _schema_url(base_url: str, schema: str) -> str:
 
 @contextmanager
 def fresh_database(
-    backend: str, postgres_url: str, **engine_options: Any
+    backend: str, postgres_url: str, *, keep: bool = False, **engine_options: Any
 ) -> Iterator[BenchDatabase]:
-    """A new SQLite file or PostgreSQL schema, migrated, removed on exit."""
+    """A new SQLite file or PostgreSQL schema, migrated, removed on exit (a PostgreSQL schema
+    is kept when ``keep``: drop it by hand with ``DROP SCHEMA <name> CASCADE``)."""
     if backend == "sqlite":
         with tempfile.TemporaryDirectory(prefix="carbonhub-bench-") as folder:
             path = Path(folder) / "bench.db"
@@ -172,9 +176,42 @@ def fresh_database(
         yield BenchDatabase(backend, url, engine, hub, f"schema {schema}")
     finally:
         engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        if keep:
+            console.print(f"kept schema {schema} (URL {url})", markup=False)
+        else:
+            with admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@contextmanager
+def serving(app: Any, port: int) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn (one process, its own event loop in a thread of this
+    process, so this process can watch the app's engine) on 127.0.0.1; yields the base URL."""
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not come up within 60 s")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 def server_version(engine: Engine) -> str:
@@ -337,6 +374,21 @@ def statement_log(engine: Engine) -> Iterator[StatementLog]:
         event.remove(engine, "before_cursor_execute", before)
         event.remove(engine, "after_cursor_execute", after)
         event.remove(engine.pool, "checkout", checkout)
+
+
+@contextmanager
+def counting(engine: Engine) -> Iterator[list[int]]:
+    """Count the statements the engine executes meanwhile (a cheap listener for timed runs)."""
+    count = [0]
+
+    def before(*_args: Any) -> None:
+        count[0] += 1
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield count
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
 
 
 @contextmanager

@@ -24,16 +24,16 @@ schema):
   ``revoked`` event as well, so the policy's NOT EXISTS over ending events excludes real rows.
   The event hashes are arbitrary 64-character hex strings, not a verifiable chain (nothing
   measured reads them); consent_head, receipts and access-log history are not generated.
-  Loading: SQLite with the driver's ``executemany`` over a generator (the consent rows with
-  Core ``executemany``, so their timestamps are stored as the application stores them),
-  PostgreSQL with ``COPY``; the participants index of ``person_daily_rollup`` is dropped during
-  the load and created afterwards (and any foreign keys of that table on PostgreSQL, re-added
-  and validated after; the rollups carry none since they became derived data); then
-  ``ANALYZE`` (``VACUUM ANALYZE`` on PostgreSQL). The
-  build is checked: both rollups agree per methodology, every methodology covering a
-  behaviour counts exactly the entries generated for it, and the database holds the consents
-  generated (consenting persons, category rows, events, revoked consents, and persons with a
-  consent in force at read time, counted in SQL with the policy's conditions).
+  The generator, loader and check are shared with ``bench.reports`` (``bench/season.py``).
+  Loading: SQLite with the driver's ``executemany`` over a generator (the person and consent
+  rows with Core ``executemany``, so their timestamps are stored as the application stores
+  them) with the rollups' secondary indexes dropped meanwhile; PostgreSQL with ``COPY``, with
+  every index, primary key, unique and foreign key of the loaded tables dropped meanwhile and
+  rebuilt (and validated) after; rows in person order; then ``ANALYZE`` (``VACUUM ANALYZE``
+  on PostgreSQL). The build is checked: both rollups agree per methodology, every methodology
+  covering a behaviour counts exactly the entries generated for it, and the database holds the
+  consents generated (consenting persons, category rows, events, revoked consents, and persons
+  with a consent in force at read time, counted in SQL with the policy's conditions).
 * **GraphQL.** ``await schema.execute(QUERY, context_value=Context(hub, Principal.developer()))``
   in process (asyncio), for Beijing (110000) over the programme's season under its primary
   methodology: total, participants, by category, by behaviour and by child district, over the
@@ -72,38 +72,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import bisect
-import random
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, event, insert, inspect, text
+from sqlalchemy import Engine, bindparam, text
 
 from bench.common import (
-    BEHAVIOUR_MIX,
     BEIJING,
     BEIJING_DISTRICTS,
-    SEASON_DAYS,
     SEASON_END,
     SEASON_START,
-    TRIP_KM_MILLI,
     BenchDatabase,
-    analyze,
     base_parser,
-    behaviour_weights,
     chosen_backends,
     console,
-    district_picker,
+    counting,
     environment,
     fmt_seconds,
     fresh_database,
     median,
-    person_ids,
     server_version,
     statement_log,
     statement_shape,
@@ -112,88 +101,15 @@ from bench.common import (
     verdict,
     write_results,
 )
+from bench.season import Season, check_build, consent_clause, load, make_consents
 from carbonhub.auth import Principal
-from carbonhub.consent.history import ENDING_EVENTS, GENESIS
-from carbonhub.consent.notices import notice_for
 from carbonhub.hub import Hub
-from carbonhub.methodology import CapPeriod, MethodologyRegistry
-from carbonhub.models import (
-    ConsentEvent,
-    ConsentGrant,
-    ConsentGrantCategory,
-    Person,
-    PersonDailyRollup,
-    table_of,
-    utcnow,
-)
+from carbonhub.models import utcnow
 from carbonhub.models.types import UTCDateTime
 from carbonhub.resolvers.context import Context
 from carbonhub.schema import schema
 
 TARGET_RATIO = 3.0
-MAX_PER_DAY = 3  # entries of one behaviour per person and day
-ROUND_TRIP_SHARE = 0.6  # transport activities that are a commute out and back (2 entries)
-INACTIVE_SHARE = 0.08  # registered persons with no entry in the season
-FALLBACK_BEHAVIOUR = "use.e_waybill"  # replaces an activity that would reach a monthly cap
-CONSENT_SHARE = 0.85  # persons with a regional-statistics consent
-REVOKED_SHARE = 0.05  # of those consents, revoked since (a 'revoked' consent_event)
-PURPOSE = "regional_statistics"
-PERSON_TABLE = table_of(Person)
-PERSON_ROLLUP = table_of(PersonDailyRollup)
-CONSENT_TABLE = table_of(ConsentGrant)
-CONSENT_CATEGORY_TABLE = table_of(ConsentGrantCategory)
-CONSENT_EVENT_TABLE = table_of(ConsentEvent)
-PARTICIPANTS_INDEX = "ix_person_daily_rollup_participants"
-PERSON_ROLLUP_COLUMNS = (
-    "person_id",
-    "local_date",
-    "behaviour_code",
-    "methodology_key",
-    "region_code",
-    "entries",
-    "counted",
-    "quantity_milli",
-    "reduction_mg",
-)
-REGION_ROLLUP_COLUMNS = (
-    "region_code",
-    "local_date",
-    "behaviour_code",
-    "methodology_key",
-    "entries",
-    "quantity_milli",
-    "reduction_mg",
-)
-CONSENT_COLUMNS = (
-    "id",
-    "kind",
-    "person_id",
-    "recipient_kind",
-    "recipient_id",
-    "purpose",
-    "categories",
-    "granularity",
-    "data_from",
-    "data_to",
-    "granted_at",
-    "expires_at",
-    "notice_version",
-    "notice_sha256",
-    "language",
-)
-CONSENT_CATEGORY_COLUMNS = ("consent_id", "category")
-CONSENT_EVENT_COLUMNS = (
-    "person_id",
-    "seq",
-    "event_type",
-    "consent_id",
-    "actor",
-    "reason",
-    "at",
-    "prev_hash",
-    "hash",
-)
-
 QUERY = """
 query BeijingSeasonReport {
   region(code: "110000") {
@@ -207,507 +123,6 @@ query BeijingSeasonReport {
   }
 }
 """
-
-
-# -- the season's data --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Cover:
-    """One methodology's factor for a behaviour, as exact integer arithmetic."""
-
-    key: str
-    per_km: bool
-    numerator: int
-    denominator: int
-
-    def mg(self, quantity_milli: int) -> int:
-        """``floor(quantity_milli x grams_per_unit)``, as carbonhub.methodology.milligrams."""
-        return quantity_milli * self.numerator // self.denominator
-
-
-def covers(registry: MethodologyRegistry) -> tuple[dict[str, list[Cover]], dict[str, int]]:
-    """Per behaviour of the mix, the methodologies that credit it; and the monthly count caps.
-
-    Refuses data the generator cannot honour (a grams cap, a daily count cap below
-    MAX_PER_DAY, a methodology not in effect over the whole season, an unreported unit).
-    """
-    result: dict[str, list[Cover]] = {}
-    month_caps: dict[str, int] = {}
-    for code in BEHAVIOUR_MIX:
-        behaviour = registry.catalogue.behaviour(code)
-        assert behaviour is not None, code
-        items = []
-        for methodology in registry.all():
-            factor = methodology.factor_for(code)
-            if factor is None or factor.grams_per_unit is None:
-                continue
-            if not (methodology.in_effect(SEASON_START) and methodology.in_effect(SEASON_END)):
-                raise SystemExit(f"{methodology.key} is not in effect over the whole season")
-            for cap in methodology.caps_for(code):
-                if cap.max_grams is not None or cap.max_count is None:
-                    raise SystemExit(f"{methodology.key}: grams cap on {code} not modelled")
-                if cap.per is CapPeriod.DAY and cap.max_count < MAX_PER_DAY:
-                    raise SystemExit(f"{methodology.key}: daily cap on {code} below {MAX_PER_DAY}")
-                if cap.per is CapPeriod.MONTH:
-                    month_caps[code] = min(month_caps.get(code, cap.max_count), cap.max_count)
-            per_km = factor.unit == "km"
-            if not per_km and factor.unit != behaviour.count_unit:
-                raise SystemExit(f"{methodology.key} counts {code} in {factor.unit}")
-            grams = Fraction(factor.grams_per_unit)
-            items.append(Cover(methodology.key, per_km, grams.numerator, grams.denominator))
-        result[code] = sorted(items, key=lambda c: c.key)
-    return result, month_caps
-
-
-PersonRow = tuple[str, str, str, str, str, int, int, int, int]
-RegionKey = tuple[str, int, str, str]
-
-
-@dataclass
-class Season:
-    """The synthetic season: persons, their home districts, entry counts and rollup rows."""
-
-    persons: int
-    entries: int
-    seed: int
-    registry: MethodologyRegistry
-    person_ids: list[str] = field(init=False)
-    homes: list[str] = field(init=False)
-    counts: list[int] = field(init=False)
-    region_sums: dict[RegionKey, list[int]] = field(init=False, default_factory=dict)
-    entries_by_behaviour: dict[str, int] = field(init=False, default_factory=dict)
-    covers: dict[str, list[Cover]] = field(init=False)
-    month_caps: dict[str, int] = field(init=False)
-    person_rows_written: int = field(init=False, default=0)
-    fallbacks: int = field(init=False, default=0)
-
-    def __post_init__(self) -> None:
-        rng = random.Random(self.seed)
-        self.person_ids = person_ids(self.persons, rng)
-        pick = district_picker(rng)
-        self.homes = [pick() for _ in self.person_ids]
-        self.counts = _entry_counts(self.persons, self.entries, rng)
-        self.covers, self.month_caps = covers(self.registry)
-
-    @property
-    def active_persons(self) -> int:
-        return sum(1 for n in self.counts if n)
-
-    def person_rows(self) -> Iterator[PersonRow]:
-        """``person_daily_rollup`` rows in primary-key order; fills :attr:`region_sums` on the way."""
-        rng = random.Random(self.seed + 1)
-        codes, cumulative = behaviour_weights()
-        total_weight = cumulative[-1]
-        days = [(SEASON_START + timedelta(days=d)).isoformat() for d in range(SEASON_DAYS)]
-        month_of = [(SEASON_START + timedelta(days=d)).month for d in range(SEASON_DAYS)]
-        random_ = rng.random
-        region_sums = self.region_sums
-        by_behaviour: dict[str, int] = dict.fromkeys(BEHAVIOUR_MIX, 0)
-        for person, home, count in zip(self.person_ids, self.homes, self.counts, strict=True):
-            if not count:
-                continue
-            activity: dict[tuple[int, str], list[Any]] = {}
-            monthly: dict[tuple[str, int], int] = {}
-            remaining = count
-            while remaining:
-                code = codes[bisect.bisect_right(cumulative, random_() * total_weight)]
-                trip = TRIP_KM_MILLI.get(code)
-                n = 2 if trip and remaining >= 2 and random_() < ROUND_TRIP_SHARE else 1
-                for _ in range(50):
-                    day = int(random_() * SEASON_DAYS)
-                    slot = activity.get((day, code))
-                    if slot is None or slot[0] + n <= MAX_PER_DAY:
-                        break
-                else:
-                    continue
-                limit = self.month_caps.get(code)
-                if limit is not None:
-                    used = monthly.get((code, month_of[day]), 0)
-                    if used + n > limit:
-                        self.fallbacks += 1
-                        code, trip, n = FALLBACK_BEHAVIOUR, None, 1
-                        slot = activity.get((day, code))
-                        if slot is not None and slot[0] + n > MAX_PER_DAY:
-                            continue
-                    else:
-                        monthly[(code, month_of[day])] = used + n
-                if slot is None:
-                    slot = activity[(day, code)] = [0, []]
-                slot[0] += n
-                if trip:
-                    low, span = trip[0], trip[1] - trip[0] + 1
-                    slot[1].extend(low + int(random_() * span) for _ in range(n))
-                remaining -= n
-            for day, code in sorted(activity):
-                n, kms = activity[(day, code)]
-                by_behaviour[code] += n
-                for cover in self.covers[code]:
-                    if cover.per_km:
-                        quantity = sum(kms)
-                        mg = sum(cover.mg(km) for km in kms)
-                    else:
-                        quantity = 1000 * n
-                        mg = cover.mg(1000) * n
-                    yield (person, days[day], code, cover.key, home, n, n, quantity, mg)
-                    sums = region_sums.get((home, day, code, cover.key))
-                    if sums is None:
-                        region_sums[(home, day, code, cover.key)] = [n, quantity, mg]
-                    else:
-                        sums[0] += n
-                        sums[1] += quantity
-                        sums[2] += mg
-                    self.person_rows_written += 1
-        self.entries_by_behaviour = by_behaviour
-
-    def region_rows(self) -> list[tuple[str, str, str, str, int, int, int]]:
-        """``region_daily_rollup`` rows: the sums of the person rows (after :meth:`person_rows`)."""
-        return [
-            (region, (SEASON_START + timedelta(days=day)).isoformat(), code, key, *sums)
-            for (region, day, code, key), sums in sorted(self.region_sums.items())
-        ]
-
-
-def _entry_counts(persons: int, entries: int, rng: random.Random) -> list[int]:
-    """Entries per person: 8% inactive, the rest log-normally active, summing to ``entries``."""
-    weights = [
-        0.0 if rng.random() < INACTIVE_SHARE else rng.lognormvariate(0, 0.8) for _ in range(persons)
-    ]
-    total = sum(weights)
-    counts = [int(entries * w / total) for w in weights]
-    active = [i for i, w in enumerate(weights) if w > 0]
-    for i in rng.sample(active, entries - sum(counts)):
-        counts[i] += 1
-    return counts
-
-
-@dataclass
-class Consents:
-    """The season's regional-statistics consents, as rows of the three consent tables."""
-
-    grants: list[tuple[Any, ...]]
-    categories: list[tuple[str, str]]
-    events: list[tuple[Any, ...]]
-    revoked: int
-    in_force: set[str]  # persons whose consent is in force at read time
-
-    @property
-    def consenting(self) -> int:
-        return len(self.grants)
-
-
-def make_consents(
-    season: Season, programme_region: str, categories: Sequence[str], now: datetime
-) -> Consents:
-    """Consents like a deployment's: :data:`CONSENT_SHARE` of the persons (seeded choice) each
-    gave one consent to the programme of ``programme_region`` for every category, covering the
-    season's days, granted 1 to 360 days before ``now`` and lasting 720 days (so in force at
-    read time; the notice allows 800); :data:`REVOKED_SHARE` of them revoked it since.
-
-    Each consent has its ``granted`` event (seq 1) and a revoked one a ``revoked`` event (seq
-    2). The hashes are arbitrary 64-character hex strings, not a verifiable chain (the report
-    never reads them); consent_head, receipts and the access log are not generated.
-    """
-    rng = random.Random(season.seed + 2)
-    notice = notice_for(PURPOSE)
-    language = "zh-CN"
-    digest = notice.sha256(language)
-    listed = " ".join(sorted(categories))
-    now = now.replace(microsecond=0)
-
-    def random_hash() -> str:
-        return f"{rng.getrandbits(256):064x}"
-
-    grants: list[tuple[Any, ...]] = []
-    covered: list[tuple[str, str]] = []
-    events: list[tuple[Any, ...]] = []
-    in_force: set[str] = set()
-    revoked = 0
-    for person in season.person_ids:
-        if rng.random() >= CONSENT_SHARE:
-            continue
-        consent_id = "c_" + "".join(rng.choices("abcdefghijklmnopqrstuvwxyz234567", k=20))
-        granted_at = now - timedelta(seconds=rng.randrange(86_400, 360 * 86_400))
-        grants.append(
-            (
-                consent_id,
-                "share",
-                person,
-                notice.recipient_kind,
-                programme_region,
-                PURPOSE,
-                listed,
-                "aggregate",
-                SEASON_START,
-                SEASON_END,
-                granted_at,
-                granted_at + timedelta(days=720),
-                notice.version,
-                digest,
-                language,
-            )
-        )
-        covered.extend((consent_id, category) for category in sorted(categories))
-        granted_hash = random_hash()
-        events.append(
-            (person, 1, "granted", consent_id, "citizen", None, granted_at, GENESIS, granted_hash)
-        )
-        if rng.random() < REVOKED_SHARE:
-            revoked += 1
-            revoked_at = granted_at + (now - granted_at) * rng.random()
-            events.append(
-                (
-                    person,
-                    2,
-                    "revoked",
-                    consent_id,
-                    "citizen",
-                    "revoked by the citizen",
-                    revoked_at,
-                    granted_hash,
-                    random_hash(),
-                )
-            )
-        else:
-            in_force.add(person)
-    return Consents(grants, covered, events, revoked, in_force)
-
-
-# -- loading ------------------------------------------------------------------------------------
-
-
-CREATED_AT = datetime(2023, 6, 1, tzinfo=UTC)
-
-
-def load(db: BenchDatabase, season: Season, consents: Consents) -> dict[str, float]:
-    """Insert persons, both rollups and the consents; returns the seconds of each build step."""
-    steps: dict[str, float] = {}
-    index = next(i for i in PERSON_ROLLUP.indexes if i.name == PARTICIPANTS_INDEX)
-    with stopwatch() as elapsed:
-        if db.backend == "sqlite":
-            _load_sqlite_persons(db.engine, season)
-        else:
-            _copy(
-                db.engine, "person", ("id", "home_region_code", "created_at"), _person_rows(season)
-            )
-    steps["persons"] = elapsed()
-    with db.engine.begin() as connection:
-        index.drop(connection)
-        foreign_keys = _drop_foreign_keys(connection) if db.backend == "postgresql" else []
-    with stopwatch() as elapsed:
-        if db.backend == "sqlite":
-            _sqlite_executemany(
-                db.engine, "person_daily_rollup", PERSON_ROLLUP_COLUMNS, season.person_rows()
-            )
-        else:
-            _copy(db.engine, "person_daily_rollup", PERSON_ROLLUP_COLUMNS, season.person_rows())
-    steps["generate + load person_daily_rollup"] = elapsed()
-    with stopwatch() as elapsed:
-        rows = season.region_rows()
-        if db.backend == "sqlite":
-            _sqlite_executemany(db.engine, "region_daily_rollup", REGION_ROLLUP_COLUMNS, iter(rows))
-        else:
-            _copy(db.engine, "region_daily_rollup", REGION_ROLLUP_COLUMNS, iter(rows))
-    steps["load region_daily_rollup"] = elapsed()
-    with stopwatch() as elapsed:
-        tables = (
-            (CONSENT_TABLE, CONSENT_COLUMNS, consents.grants),
-            (CONSENT_CATEGORY_TABLE, CONSENT_CATEGORY_COLUMNS, consents.categories),
-            (CONSENT_EVENT_TABLE, CONSENT_EVENT_COLUMNS, consents.events),
-        )
-        if db.backend == "sqlite":
-            with db.engine.begin() as connection:  # Core inserts: UTCDateTime stores the moments
-                for table_, columns, rows in tables:
-                    for start in range(0, len(rows), 50_000):
-                        connection.execute(
-                            insert(table_),
-                            [
-                                dict(zip(columns, row, strict=True))
-                                for row in rows[start : start + 50_000]
-                            ],
-                        )
-        else:
-            for table_, columns, rows in tables:
-                _copy(db.engine, table_.name, columns, iter(rows))
-    steps["load consents"] = elapsed()
-    with stopwatch() as elapsed, db.engine.begin() as connection:
-        index.create(connection)
-        for statement in foreign_keys:
-            connection.exec_driver_sql(statement)
-    steps["create participants index" + (" + validate foreign keys" if foreign_keys else "")] = (
-        elapsed()
-    )
-    with stopwatch() as elapsed:
-        analyze(db.engine)
-    steps["VACUUM ANALYZE" if db.backend == "postgresql" else "ANALYZE"] = elapsed()
-    return steps
-
-
-def _person_rows(season: Season) -> Iterator[tuple[str, str, datetime]]:
-    return (
-        (pid, home, CREATED_AT) for pid, home in zip(season.person_ids, season.homes, strict=True)
-    )
-
-
-def _load_sqlite_persons(engine: Engine, season: Season) -> None:
-    rows = [
-        {"id": pid, "home_region_code": home, "created_at": CREATED_AT}
-        for pid, home, _ in _person_rows(season)
-    ]
-    with engine.begin() as connection:
-        for start in range(0, len(rows), 50_000):
-            connection.execute(insert(PERSON_TABLE), rows[start : start + 50_000])
-
-
-def _sqlite_executemany(
-    engine: Engine, name: str, columns: Sequence[str], rows: Iterator[tuple[Any, ...]]
-) -> None:
-    """The sqlite3 driver's executemany over a generator, in one transaction."""
-    statement = (
-        f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-    )
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute("BEGIN")
-        cursor.executemany(statement, rows)
-        cursor.execute("COMMIT")
-        cursor.close()
-    finally:
-        raw.close()
-
-
-def _copy(
-    engine: Engine, name: str, columns: Sequence[str], rows: Iterator[tuple[Any, ...]]
-) -> None:
-    """psycopg ``COPY name (columns) FROM STDIN``, one transaction."""
-    raw = engine.raw_connection()
-    try:
-        driver = raw.driver_connection
-        assert driver is not None
-        with (
-            driver.cursor() as cursor,
-            cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        driver.commit()
-    finally:
-        raw.close()
-
-
-def _drop_foreign_keys(connection: Connection) -> list[str]:
-    """Drop person_daily_rollup's foreign keys; returns the statements that re-add them."""
-    statements = []
-    for fk in inspect(connection).get_foreign_keys("person_daily_rollup"):
-        name = fk["name"]
-        columns = ", ".join(fk["constrained_columns"])
-        referred = ", ".join(fk["referred_columns"])
-        connection.exec_driver_sql(f"ALTER TABLE person_daily_rollup DROP CONSTRAINT {name}")
-        statements.append(
-            f"ALTER TABLE person_daily_rollup ADD CONSTRAINT {name} FOREIGN KEY ({columns}) "
-            f"REFERENCES {fk['referred_table']} ({referred})"
-        )
-    return statements
-
-
-def check_build(
-    engine: Engine, season: Season, consents: Consents, programme_region: str
-) -> tuple[dict[str, int], list[str]]:
-    """Row counts, and problems: the rollups must agree and represent exactly the entries made,
-    and the consents in the database must be those generated (consenting, revoked, in force)."""
-    problems = []
-    with engine.connect() as connection:
-        consenting = int(
-            connection.execute(
-                text("SELECT COUNT(DISTINCT person_id) FROM consent_grant WHERE purpose = :p"),
-                {"p": PURPOSE},
-            ).scalar_one()
-        )
-        revoked = int(
-            connection.execute(
-                text(
-                    "SELECT COUNT(DISTINCT consent_id) FROM consent_event "
-                    "WHERE event_type = 'revoked'"
-                )
-            ).scalar_one()
-        )
-        in_force = int(
-            connection.execute(
-                text(
-                    "SELECT COUNT(DISTINCT g.person_id) FROM consent_grant g "
-                    f"WHERE {_grant_in_force('g')}"
-                ).bindparams(bindparam("now", type_=UTCDateTime())),
-                {"programme": programme_region, "now": utcnow()},
-            ).scalar_one()
-        )
-        person = {
-            row[0]: tuple(int(v) for v in row[1:])
-            for row in connection.execute(
-                text(
-                    "SELECT methodology_key, SUM(entries), SUM(quantity_milli), SUM(reduction_mg) "
-                    "FROM person_daily_rollup GROUP BY methodology_key"
-                )
-            )
-        }
-        region = {
-            row[0]: tuple(int(v) for v in row[1:])
-            for row in connection.execute(
-                text(
-                    "SELECT methodology_key, SUM(entries), SUM(quantity_milli), SUM(reduction_mg) "
-                    "FROM region_daily_rollup GROUP BY methodology_key"
-                )
-            )
-        }
-        by_behaviour = connection.execute(
-            text(
-                "SELECT behaviour_code, methodology_key, SUM(entries) FROM person_daily_rollup "
-                "GROUP BY behaviour_code, methodology_key"
-            )
-        ).all()
-        counts = {
-            name: int(connection.execute(text(f"SELECT COUNT(*) FROM {name}")).scalar_one())
-            for name in (
-                "person",
-                "person_daily_rollup",
-                "region_daily_rollup",
-                "ledger_entry",
-                "consent_grant",
-                "consent_grant_category",
-                "consent_event",
-            )
-        }
-    counts |= {
-        "consenting persons": consenting,
-        "revoked consents": revoked,
-        "persons with a consent in force": in_force,
-    }
-    expected = {
-        "consenting persons": consents.consenting,
-        "revoked consents": consents.revoked,
-        "persons with a consent in force": len(consents.in_force),
-        "consent_grant_category": len(consents.categories),
-        "consent_event": len(consents.events),
-    }
-    for name, value in expected.items():
-        if counts[name] != value:
-            problems.append(f"{name}: {counts[name]} in the database, {value} generated")
-    if not 0 < len(consents.in_force) < season.persons or not consents.revoked:
-        problems.append("the consents do not narrow the persons (none revoked or all consenting)")
-    if person != region:
-        problems.append(f"rollups disagree: person {person} != region {region}")
-    for behaviour, key, entries in by_behaviour:
-        if int(entries) != season.entries_by_behaviour[behaviour]:
-            problems.append(
-                f"{key} counts {entries} {behaviour} entries, {season.entries_by_behaviour[behaviour]} made"
-            )
-    if sum(season.entries_by_behaviour.values()) != season.entries:
-        problems.append(
-            f"{sum(season.entries_by_behaviour.values())} entries made, not {season.entries}"
-        )
-    if counts["person_daily_rollup"] != season.person_rows_written:
-        problems.append("person_daily_rollup row count differs from the rows generated")
-    return counts, problems
 
 
 # -- GraphQL and raw SQL ------------------------------------------------------------------------
@@ -730,37 +145,6 @@ class RawSql:
 
     statements: dict[str, Any]
     parameters: dict[str, Any]
-
-
-def _grant_in_force(g: str) -> str:
-    """SQL over consent_grant ``g``: a regional-statistics share consent to the programme
-    ``:programme`` in force at ``:now`` (given, not expired, no revoked/terminated/superseded
-    event); its data window and categories are checked by the caller."""
-    ending = ", ".join(f"'{e}'" for e in ENDING_EVENTS)
-    return (
-        f"{g}.kind = 'share' AND {g}.recipient_kind = 'programme' "
-        f"AND {g}.recipient_id = :programme AND {g}.purpose = '{PURPOSE}' "
-        f"AND {g}.granted_at <= :now AND {g}.expires_at > :now "
-        f"AND NOT EXISTS (SELECT 1 FROM consent_event e WHERE e.consent_id = {g}.id "
-        f"AND e.event_type IN ({ending}))"
-    )
-
-
-def consent_clause(rollup: str, category_of: dict[str, str]) -> str:
-    """The access policy's regional consent clause over the rollup alias ``rollup``, by hand:
-    the row's person has a consent in force whose data window holds the row's day and whose
-    categories include the row's behaviour's."""
-    category = (
-        f"CASE {rollup}.behaviour_code "
-        + " ".join(f"WHEN '{code}' THEN '{cat}'" for code, cat in category_of.items())
-        + " END"
-    )
-    return (
-        "EXISTS (SELECT 1 FROM consent_grant g JOIN consent_grant_category c "
-        f"ON c.consent_id = g.id WHERE g.person_id = {rollup}.person_id AND {_grant_in_force('g')} "
-        f"AND g.data_from <= {rollup}.local_date AND g.data_to >= {rollup}.local_date "
-        f"AND c.category = {category})"
-    )
 
 
 def raw_sql(hub: Hub) -> RawSql:
@@ -915,21 +299,6 @@ def compare(report: dict[str, Any], raw: dict[str, Any]) -> tuple[int, list[str]
 # -- one backend --------------------------------------------------------------------------------
 
 
-@contextmanager
-def counting(engine: Engine) -> Iterator[list[int]]:
-    """Count the statements the engine executes meanwhile (a cheap listener for timed runs)."""
-    count = [0]
-
-    def before(*_args: Any) -> None:
-        count[0] += 1
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield count
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-
-
 def measure(db: BenchDatabase, repeat: int) -> dict[str, Any]:
     """A logged warm-up of each, the comparison, then GraphQL and raw SQL timed, interleaved."""
     hub = db.hub
@@ -1004,8 +373,8 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                 [c.code for c in db.hub.registry.catalogue.categories],
                 utcnow(),
             )
-            steps = load(db, season, consents)
-        counts, build_problems = check_build(db.engine, season, consents, programme.region)
+            steps = load(db, season, [consents])
+        counts, build_problems = check_build(db.engine, season, [consents])
         console.print(
             f"  {backend}: built in {fmt_seconds(built())}; running GraphQL and raw SQL "
             f"({args.repeat} timed runs each) ..."
