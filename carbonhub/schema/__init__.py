@@ -37,6 +37,7 @@ from carbonhub.schema.reference import BehaviourCategory, BehaviourType, Methodo
 from carbonhub.schema.region import Region
 from carbonhub.schema.reports import EsgReport, RegionReport
 from carbonhub.schema.rights import RightsMutation, RightsQuery
+from carbonhub.schema.settle import SettledWork, SettlingExecution
 
 MAX_DEPTH = 12
 CACHE_SIZE = 1024
@@ -155,11 +156,13 @@ def build_schema() -> Schema:
         types=[RegionReport, EsgReport],
         extensions=[
             ErrorPolicy,
+            SettledWork,
             lambda: AddValidationRules(VALIDATION_RULES),
             lambda: ParserCache(maxsize=CACHE_SIZE),
             lambda: ValidationCache(maxsize=CACHE_SIZE),
         ],
         config=StrawberryConfig(disable_field_suggestions=True),
+        execution_context_class=SettlingExecution,
     )
 
 
