@@ -17,8 +17,8 @@ from sqlalchemy import ARRAY, ColumnElement, and_, any_, bindparam, exists, sele
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
+from carbonhub.bulk import BulkWriter
 from carbonhub.db import is_sqlite
-from carbonhub.ledger.bulk import BulkWriter
 from carbonhub.ledger.chain import GENESIS
 from carbonhub.models import (
     Employment,

@@ -103,6 +103,18 @@ class BulkWriter:
         sets = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in added)
         self._insert_on_conflict(table, columns, keys, f"DO UPDATE SET {sets}", rows)
 
+    def upsert_replacing(
+        self,
+        table: Table,
+        columns: Sequence[str],
+        keys: Sequence[str],
+        replaced: Sequence[str],
+        rows: Rows,
+    ) -> None:
+        """Insert rows; where the key exists, overwrite the ``replaced`` columns."""
+        sets = ", ".join(f"{c} = excluded.{c}" for c in replaced)
+        self._insert_on_conflict(table, columns, keys, f"DO UPDATE SET {sets}", rows)
+
     def update(self, table: Table, key: str, columns: Sequence[str], rows: Rows) -> None:
         """Update ``columns`` of the rows whose ``key`` is the last value of each tuple."""
         if not rows:
