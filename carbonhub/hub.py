@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import Engine
 
 from carbonhub.actors import RegionTree, sync_regions
+from carbonhub.aggregates import ReleaseRules
 from carbonhub.auth import TokenAuthenticator
 from carbonhub.auth.keys import KeyRing
 from carbonhub.consent.service import ConsentService
@@ -41,6 +42,10 @@ class Hub:
     def poster(self) -> LedgerPoster:
         """A ledger poster under this hub's methodologies and programmes."""
         return LedgerPoster(self.registry, self.programmes, default_timezone=self.settings.timezone)
+
+    def release_rules(self) -> ReleaseRules:
+        """What keeping the released aggregates needs: categories, region nodes, seasons."""
+        return ReleaseRules(self.programmes, self.registry.catalogue.category_of())
 
     def refresh_regions(self) -> Hub:
         """A copy with the region tree re-read from the database."""

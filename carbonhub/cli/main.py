@@ -159,7 +159,7 @@ def rebuild(database_url: str | None) -> None:
     from carbonhub.ledger import rebuild_rollups
 
     with opened_hub(settings_for(database_url)) as hub, write_session(hub.engine) as session:
-        rebuild_rollups(session)
+        rebuild_rollups(session, hub.release_rules())
     click.echo("rollups rebuilt from the ledger", err=True)
 
 

@@ -212,7 +212,11 @@ class RecordPages(CentreBase):
             if form_text(form, "person_id").strip() != account.person_id:
                 raise Rejected(text_of(language)["erase_mismatch"])
             now = utcnow()
-            await self._write(lambda s: erase_person(s, account.person_id, now=now))
+            await self._write(
+                lambda s: erase_person(
+                    s, account.person_id, now=now, rules=self.consents.release_rules
+                )
+            )
         except Rejected as exc:
             return self._render(
                 request,

@@ -21,17 +21,12 @@ report is a release, and what it may contain does not depend on who asks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
-
-from sqlalchemy import ColumnElement, Table, and_, case, exists, false, literal, null, select, true
+from sqlalchemy import ColumnElement, false, true
 from sqlalchemy.sql.elements import ColumnElement as Column
 
 from carbonhub.actors import RegionTree
 from carbonhub.auth import Principal, PrincipalKind, Scope
-from carbonhub.consent.history import in_force
 from carbonhub.errors import AccessDenied, NotFound, Unauthenticated
-from carbonhub.models import ConsentGrant, ConsentGrantCategory, table_of
 
 
 def _require(principal: Principal, scope: Scope, what: str) -> None:
@@ -93,92 +88,6 @@ def require_enterprise_report(principal: Principal, enterprise_id: str) -> None:
     if principal.enterprise_id != enterprise_id:
         # answered as not found: another enterprise learns nothing of this one's report
         raise NotFound(f"no ESG report of enterprise {enterprise_id} for this client")
-
-
-def consented(
-    rollup: Table,
-    *,
-    recipient_kind: str,
-    recipient_id: str,
-    purpose: str,
-    category_of: Mapping[str, str],
-    now: datetime,
-) -> ColumnElement[bool]:
-    """``WHERE`` clause over a person-level rollup: rows a share consent covers at ``now``.
-
-    A row counts when its person has a consent to this recipient and purpose that is in force
-    at read time (given, not yet expired, not revoked, terminated or superseded), whose data
-    window contains the row's local day, and which covers the category of the row's behaviour.
-    """
-    grant = table_of(ConsentGrant)
-    covered = table_of(ConsentGrantCategory)
-    category = case(dict(category_of), value=rollup.c.behaviour_code, else_=null())
-    return exists(
-        select(literal(1))
-        .select_from(grant.join(covered, covered.c.consent_id == grant.c.id))
-        .where(
-            grant.c.person_id == rollup.c.person_id,
-            grant.c.kind == "share",
-            grant.c.recipient_kind == recipient_kind,
-            grant.c.recipient_id == recipient_id,
-            grant.c.purpose == purpose,
-            in_force(now),
-            grant.c.data_from <= rollup.c.local_date,
-            grant.c.data_to >= rollup.c.local_date,
-            covered.c.category == category,
-        )
-    )
-
-
-def esg_contributions(
-    principal: Principal,
-    enterprise_id: str,
-    rollup: Table,
-    category_of: Mapping[str, str],
-    now: datetime,
-) -> ColumnElement[bool]:
-    """``WHERE`` clause over the enterprise rollup: the rows an ESG report may aggregate.
-
-    The enterprise's employees, while employed (the rollup holds nothing else), for the
-    categories and days their ESG-reporting consent to this enterprise covers at read time.
-    """
-    require_enterprise_report(principal, enterprise_id)
-    return and_(
-        rollup.c.enterprise_id == enterprise_id,
-        consented(
-            rollup,
-            recipient_kind="enterprise",
-            recipient_id=enterprise_id,
-            purpose="esg_reporting",
-            category_of=category_of,
-            now=now,
-        ),
-    )
-
-
-def regional_contributions(
-    principal: Principal,
-    region_code: str,
-    regions: RegionTree,
-    rollup: Table,
-    programme_region: str,
-    category_of: Mapping[str, str],
-    now: datetime,
-) -> ColumnElement[bool]:
-    """``WHERE`` clause over the person rollup: the contributions a regional report may aggregate.
-
-    Residents with a regional-statistics consent to the region's programme in force at read
-    time, for the days and categories it covers.
-    """
-    require_region_report(principal, region_code, regions)
-    return consented(
-        rollup,
-        recipient_kind="programme",
-        recipient_id=programme_region,
-        purpose="regional_statistics",
-        category_of=category_of,
-        now=now,
-    )
 
 
 def may_read_enterprise_profile(principal: Principal) -> bool:

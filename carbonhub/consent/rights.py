@@ -28,10 +28,11 @@ from sqlalchemy import ColumnElement, Table, bindparam, delete, or_, select, upd
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel, col
 
+from carbonhub.aggregates import ReleaseRules, counted_coverage, recount
+from carbonhub.bulk import BulkWriter
 from carbonhub.consent.access_log import entries_for_person
 from carbonhub.consent.history import ENDING_EVENTS
 from carbonhub.errors import NotFound
-from carbonhub.ledger.bulk import BulkWriter
 from carbonhub.ledger.rollups import contributions_of
 from carbonhub.ledger.state import lock_heads
 from carbonhub.models import (
@@ -316,7 +317,9 @@ class ErasureReport:
     removed_mg: dict[str, int] = field(default_factory=dict)
 
 
-def erase_person(session: Session, person_id: str, *, now: datetime) -> ErasureReport:
+def erase_person(
+    session: Session, person_id: str, *, now: datetime, rules: ReleaseRules
+) -> ErasureReport:
     """Erase ``person_id`` and every row naming them, in the caller's transaction.
 
     NotFound for an unknown person (so erasing twice says the person is gone). The chain head is
@@ -333,6 +336,10 @@ def erase_person(session: Session, person_id: str, *, now: datetime) -> ErasureR
             rows[table] = rows.get(table, 0) + done
 
     removed = _subtract_regional_contributions(session, person_id)
+    # out of every released aggregate first (sums and distinct-person counters)
+    recount(
+        session, rules, person_id, counted_coverage(session, [person_id]).get(person_id, []), []
+    )
     for table, done in _erase_dependents(session, person_id):
         count(table, done)
     for table in reversed(metadata.sorted_tables):

@@ -16,10 +16,12 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from carbonhub.aggregates import ReleaseRules
 from carbonhub.auth.keys import KeyRing
 from carbonhub.consent.history import ENDING_EVENTS, append_event, ended, in_force
 from carbonhub.consent.notices import notice_for
 from carbonhub.consent.receipts import issue_receipt
+from carbonhub.consent.released import reconcile, sync_person
 from carbonhub.errors import Conflict, InvalidInput, NotFound
 from carbonhub.methodology import Catalogue, ProgrammeDirectory
 from carbonhub.models import (
@@ -84,6 +86,7 @@ class ConsentService:
         self.keys = keys
         self.catalogue = catalogue
         self.programmes = programmes
+        self.release_rules = ReleaseRules(programmes, catalogue.category_of())
 
     # -- granting -----------------------------------------------------------------------------
 
@@ -152,6 +155,7 @@ class ConsentService:
                 at=now,
                 reason=f"replaced by {grant.id}",
             )
+        sync_person(session, self.release_rules, person_id, now)
         return grant
 
     def revoke(
@@ -182,6 +186,7 @@ class ConsentService:
         issue_receipt(
             session, self.keys, self.settings, state.grant, list(state.categories), recipient, event
         )
+        sync_person(session, self.release_rules, person_id, now)
         return self.state(session, person_id, consent_id, now)
 
     def terminate(
@@ -215,6 +220,7 @@ class ConsentService:
         )
         name = self._recipient_name(session, grant.recipient_kind, grant.recipient_id)
         issue_receipt(session, self.keys, self.settings, grant, list(state.categories), name, event)
+        sync_person(session, self.release_rules, grant.person_id, now)
         return _state_of(session, grant, now)
 
     def narrow(
@@ -443,6 +449,7 @@ class ConsentService:
                 actor="hub",
                 at=now,
             )
+        reconcile(session, self.release_rules, now)
         return len(due)
 
     # -- checks -------------------------------------------------------------------------------

@@ -24,8 +24,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
 
+from carbonhub.aggregates import ReleaseRules
+from carbonhub.bulk import BulkWriter
 from carbonhub.db import write_session
-from carbonhub.ledger.bulk import BulkWriter
 from carbonhub.ledger.chain import canonical_json, entry_hash
 from carbonhub.ledger.events import (
     BehaviourEvent,
@@ -113,6 +114,7 @@ class LedgerPoster:
         self.default_zone = ZoneInfo(default_timezone)
         self.catalogue = registry.catalogue
         self.programmes = programmes
+        self.release_rules = ReleaseRules(programmes, self.catalogue.category_of())
         self.clock = clock
         self.methodologies = registry.all()
         self._capped = {cap.behaviour for m in self.methodologies for cap in m.caps}
@@ -548,7 +550,7 @@ class _Batch:
         writer.insert(
             ENTRY_TABLE, ENTRY_COLUMNS, [tuple(e[c] for c in ENTRY_COLUMNS) for e in self.entries]
         )
-        self.deltas.flush(self.session)
+        self.deltas.flush(self.session, self.poster.release_rules)
         writer.update(
             HEAD_TABLE,
             "person_id",

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from carbonhub.aggregates import ReleaseRules
 from carbonhub.errors import Conflict, InvalidInput, NotFound
 from carbonhub.ledger.chain import canonical_json, entry_hash
 from carbonhub.ledger.rollups import RollupDeltas, contributions_of
@@ -102,7 +103,7 @@ def reverse_entry(
         contributions=contributions_of(reductions, -1),
         business_travel=original.business_travel,
     )
-    deltas.flush(session)
+    deltas.flush(session, ReleaseRules(programmes))
     session.flush()
     return reversal
 

@@ -18,7 +18,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from carbonhub.ledger.bulk import BulkWriter
+from carbonhub.aggregates import ReleaseRules
+from carbonhub.aggregates.maintenance import on_posted
+from carbonhub.aggregates.rebuild import rebuild_released
+from carbonhub.bulk import BulkWriter
 from carbonhub.models import (
     EnterpriseDailyRollup,
     LedgerEntry,
@@ -92,8 +95,9 @@ class RollupDeltas:
                     e[4] += c.entries
                     e[5] += c.project_emission_mg
 
-    def flush(self, session: Session) -> None:
-        """Write the sums into the rollup tables (insert, or add to the existing row)."""
+    def flush(self, session: Session, rules: ReleaseRules | None) -> None:
+        """Write the sums into the rollup tables (insert, or add to the existing row), and into
+        the released aggregates under ``rules`` (None only while everything is rebuilt)."""
         writer = BulkWriter(session)
         writer.upsert_adding(
             REGION,
@@ -153,6 +157,8 @@ class RollupDeltas:
             ),
             [(*k, *v) for k, v in self.enterprise.items()],
         )
+        if rules is not None:
+            on_posted(session, rules, self.person, self.enterprise)
 
 
 def contributions_of(reductions: Mapping[str, Mapping[str, Any]], sign: int) -> list[Contribution]:
@@ -179,8 +185,9 @@ def contributions_of(reductions: Mapping[str, Mapping[str, Any]], sign: int) -> 
     return result
 
 
-def rebuild_rollups(session: Session) -> None:
-    """Recompute every rollup from the ledger entries, in the caller's transaction.
+def rebuild_rollups(session: Session, rules: ReleaseRules) -> None:
+    """Recompute every rollup, and the released aggregates, from the ledger entries and the
+    counted consents, in the caller's transaction.
 
     An operator's repair tool; the ledger is the source of truth.
     """
@@ -218,4 +225,5 @@ def rebuild_rollups(session: Session) -> None:
             ),
             business_travel=bool(business),
         )
-    deltas.flush(session)
+    deltas.flush(session, None)
+    rebuild_released(session, rules)

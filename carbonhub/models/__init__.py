@@ -27,6 +27,7 @@ from carbonhub.models.consent import (
 from carbonhub.models.ledger import LedgerEntry, LedgerHead, PointsRedemption, QuarantinedEvent
 from carbonhub.models.meta import HubMetadata
 from carbonhub.models.region import Region
+from carbonhub.models.released import ReleasedCount, ReleasedDaily, ReleasedPresence
 from carbonhub.models.rollups import EnterpriseDailyRollup, PersonDailyRollup, RegionDailyRollup
 from carbonhub.models.types import UTCDateTime, table_of, utcnow
 
@@ -62,6 +63,9 @@ __all__ = [
     "RefreshToken",
     "Region",
     "RegionDailyRollup",
+    "ReleasedCount",
+    "ReleasedDaily",
+    "ReleasedPresence",
     "Residence",
     "ServerKey",
     "SyncRun",

@@ -30,11 +30,14 @@ class ConsentGrant(SQLModel, table=True):
         categories: space-separated behaviour category codes (T/ACEF 031-2022).
         data_from, data_to: the local days whose data the consent covers (inclusive).
         notice_version, notice_sha256: the exact notice text the citizen saw.
+        release_state: whether the released aggregates count this share consent: 0 not yet
+            (pending), 1 counted, 2 no longer (ended or expired); not one of the terms.
     """
 
     __tablename__ = "consent_grant"
     __table_args__ = (
         Index("ix_consent_grant_recipient", "recipient_kind", "recipient_id", "purpose"),
+        Index("ix_consent_grant_release", "release_state", "expires_at"),
     )
 
     id: str = Field(primary_key=True, max_length=40)
@@ -54,6 +57,7 @@ class ConsentGrant(SQLModel, table=True):
     language: str = Field(default="zh-CN", max_length=16)
     request_id: str | None = Field(default=None, foreign_key="consent_request.id", max_length=40)
     supersedes_id: str | None = Field(default=None, max_length=40)
+    release_state: int = Field(default=0)
 
 
 class ConsentGrantCategory(SQLModel, table=True):

@@ -58,7 +58,9 @@ async def erase_my_data(info: Info, confirm: str) -> ErasureReport:
 
     def run() -> ErasureReport:
         with write_session(info.context.hub.engine) as session:
-            return erase_person(session, person_id, now=info.context.now)
+            return erase_person(
+                session, person_id, now=info.context.now, rules=info.context.hub.release_rules()
+            )
 
     return await in_thread(run)
 

@@ -36,7 +36,7 @@ DB_EXAMPLES = settings(
 
 def rebuild(hub: Hub) -> None:
     with write_session(hub.engine) as session:
-        rebuild_rollups(session)
+        rebuild_rollups(session, hub.release_rules())
 
 
 def sums(rows: list[Any], key: Callable[[Any], Any]) -> Counter[Any]:

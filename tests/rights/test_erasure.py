@@ -26,7 +26,7 @@ from tests.rights.conftest import NOW, PRIMARY, Citizen, person_contributions, r
 
 def erase(hub: Hub, person_id: str):
     with write_session(hub.engine) as session:
-        return erase_person(session, person_id, now=NOW)
+        return erase_person(session, person_id, now=NOW, rules=hub.release_rules())
 
 
 def rows_naming(hub: Hub, person_id: str) -> dict[str, int]:
