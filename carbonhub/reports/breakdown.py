@@ -14,14 +14,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from typing import Any
-
-from sqlalchemy import ColumnElement, Table, and_
 
 from carbonhub.methodology import Catalogue, Methodology
 from carbonhub.periods import Interval, Period
-from carbonhub.reports.aggregation import Aggregation, Key
+from carbonhub.reports.aggregation import GridSpec, Key, Released, Scope
 from carbonhub.reports.figures import Cell, Figure
 from carbonhub.reports.partitions import (
     Partition,
@@ -32,17 +29,8 @@ from carbonhub.reports.partitions import (
     partition_of,
 )
 from carbonhub.reports.privacy import EMPTY, Decisions, Group, protect_group, union_withheld
-from carbonhub.reports.scope import category_of, step_expression
 
 Memberships = list[tuple[Group, str]]
-
-
-class Scope(StrEnum):
-    """Which behaviours a cell covers: all of them, one category, or one behaviour."""
-
-    ALL = "all"
-    CATEGORY = "category"
-    BEHAVIOUR = "behaviour"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +52,6 @@ class SeriesFigure:
     figure: Figure
 
 
-def in_period(table: Table, methodology: Methodology, period: Period) -> ColumnElement[bool]:
-    """Rollup rows of the methodology within the period."""
-    return and_(
-        table.c.methodology_key == methodology.key,
-        table.c.local_date.between(period.start, period.end),
-    )
-
-
 class BreakdownReport(ABC):
     """Total, categories, behaviours and series of one unit (region or enterprise), released."""
 
@@ -87,17 +67,18 @@ class BreakdownReport(ABC):
         self._decisions = Decisions(k)
         self._total: Figure | None = None
 
+    @property
     @abstractmethod
-    def aggregation_for(self, unit: str, period: Period) -> Aggregation:
-        """The rollup rows of ``unit`` (a region code, or the enterprise) within ``period``."""
+    def released(self) -> Released:
+        """The recipient's released aggregates under the report's methodology."""
+
+    @abstractmethod
+    def leaves_of(self, unit: str) -> list[str]:
+        """The units whose daily sums make up ``unit`` (its districts, or the enterprise)."""
 
     @abstractmethod
     def child_units(self, unit: str) -> list[str]:
         """The units directly below ``unit`` (child regions); [] where there are none."""
-
-    @abstractmethod
-    def child_key(self, unit: str, table: Table) -> ColumnElement[Any]:
-        """A SQL expression naming the child of ``unit`` each rollup row belongs to."""
 
     @abstractmethod
     def parent_unit(self) -> str | None:
@@ -122,24 +103,10 @@ class BreakdownReport(ABC):
         memo = (unit, period.start, period.end, by_child, tuple(steps), scope)
         found = self._grids.get(memo)
         if found is None:
-            found = self._grids[memo] = self.aggregation_for(unit, period).cells(
-                lambda t: self._keys(t, unit, by_child, steps, scope)
-            )
+            children = {c: self.leaves_of(c) for c in self.child_units(unit)} if by_child else None
+            spec = GridSpec(unit, self.leaves_of(unit), period, children, tuple(steps), scope)
+            found = self._grids[memo] = self.released.cells(spec)
         return found
-
-    def _keys(
-        self, table: Table, unit: str, by_child: bool, steps: Sequence[Period], scope: Scope
-    ) -> list[ColumnElement[Any]]:
-        keys: list[ColumnElement[Any]] = []
-        if by_child:
-            keys.append(self.child_key(unit, table))
-        if steps:
-            keys.append(step_expression(table.c.local_date, steps))
-        if scope is Scope.CATEGORY:
-            keys.append(category_of(table.c.behaviour_code, self.catalogue))
-        elif scope is Scope.BEHAVIOUR:
-            keys.append(table.c.behaviour_code)
-        return keys
 
     def raw_total(self) -> Cell:
         """The report's total before privacy rules."""

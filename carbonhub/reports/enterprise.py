@@ -11,25 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Table, and_, func, or_, select
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from carbonhub.methodology import Catalogue, Methodology
-from carbonhub.models import Employment, EnterpriseDailyRollup, table_of
+from carbonhub.models import Employment, ReleasedPresence, table_of
 from carbonhub.periods import Interval, Period
-from carbonhub.reports.aggregation import Aggregation
-from carbonhub.reports.breakdown import (
-    BehaviourFigure,
-    BreakdownReport,
-    SeriesFigure,
-    in_period,
-)
+from carbonhub.reports.aggregation import DAILY, Released
+from carbonhub.reports.breakdown import BehaviourFigure, BreakdownReport, SeriesFigure
 from carbonhub.reports.figures import Figure
 
-ENTERPRISE_ROLLUP = table_of(EnterpriseDailyRollup)
 EMPLOYMENT = table_of(Employment)
+PRESENCE = table_of(ReleasedPresence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,32 +48,34 @@ class EsgReport(BreakdownReport):
         enterprise_id: str,
         methodology: Methodology,
         period: Period,
-        contributions: ColumnElement[bool],
+        season: Period | None,
     ) -> None:
         super().__init__(catalogue=catalogue, k=k, methodology=methodology, period=period)
         self.engine = engine
         self.enterprise_id = enterprise_id
-        self.contributions = contributions
+        self.season = season
         self.unit = enterprise_id
         self._contributors: int | None = None
+        self._released = Released(
+            engine, ("enterprise", enterprise_id), methodology.key, season, catalogue
+        )
 
-    def aggregation_for(self, unit: str, period: Period) -> Aggregation:
-        """The consenting employees' rollup rows within ``period``."""
-        where = self._where(period)
-        return Aggregation(self.engine, ENTERPRISE_ROLLUP, where, ENTERPRISE_ROLLUP, where)
+    @property
+    def released(self) -> Released:
+        return self._released
 
-    def _where(self, period: Period) -> ColumnElement[bool]:
-        return and_(
-            ENTERPRISE_ROLLUP.c.enterprise_id == self.enterprise_id,
-            in_period(ENTERPRISE_ROLLUP, self.methodology, period),
-            self.contributions,
+    def leaves_of(self, unit: str) -> list[str]:
+        return [self.enterprise_id]
+
+    def _mine(self) -> tuple[ColumnElement[bool], ...]:
+        return (
+            DAILY.c.recipient_kind == "enterprise",
+            DAILY.c.recipient_id == self.enterprise_id,
+            DAILY.c.local_date.between(self.period.start, self.period.end),
         )
 
     def child_units(self, unit: str) -> list[str]:
         return []
-
-    def child_key(self, unit: str, table: Table) -> ColumnElement[Any]:
-        raise NotImplementedError("an enterprise report has no child units")
 
     def parent_unit(self) -> str | None:
         return None
@@ -93,7 +89,7 @@ class EsgReport(BreakdownReport):
             enterprise_id=self.enterprise_id,
             methodology=methodology,
             period=self.period,
-            contributions=self.contributions,
+            season=self.season,
         )
 
     @property
@@ -108,11 +104,11 @@ class EsgReport(BreakdownReport):
         anything about a small enterprise's few consenting employees.
         """
         if self._contributors is None:
-            r = ENTERPRISE_ROLLUP
-            where = and_(
-                r.c.enterprise_id == self.enterprise_id, r.c.entries > 0, self.contributions
+            # a person has presence rows only while some consented day of theirs has entries
+            query = select(func.count(func.distinct(PRESENCE.c.person_id))).where(
+                PRESENCE.c.recipient_kind == "enterprise",
+                PRESENCE.c.recipient_id == self.enterprise_id,
             )
-            query = select(func.count(func.distinct(r.c.person_id))).where(where)
             with Session(self.engine) as session:
                 self._contributors = int(session.execute(query).scalar_one())
         return self._contributors < self.k
@@ -141,13 +137,9 @@ class EsgReport(BreakdownReport):
             return int(session.execute(query).scalar_one())
 
     def active_behaviours(self) -> set[str]:
-        where = and_(
-            ENTERPRISE_ROLLUP.c.local_date.between(self.period.start, self.period.end),
-            self.contributions,
-        )
         with Session(self.engine) as session:
             return set(
-                session.scalars(select(ENTERPRISE_ROLLUP.c.behaviour_code).where(where).distinct())
+                session.scalars(select(DAILY.c.behaviour_code).where(*self._mine()).distinct())
             )
 
     def scope3(self) -> Scope3Estimate | None:
@@ -193,7 +185,7 @@ class EsgReport(BreakdownReport):
 
     def _travel_sums(self, travel: list[str]) -> dict[str, tuple[int, int, int, int]]:
         """Per transport behaviour: trips, project emissions, business trips and their emissions."""
-        r = ENTERPRISE_ROLLUP
+        r = DAILY
         query = (
             select(
                 r.c.behaviour_code,
@@ -202,7 +194,11 @@ class EsgReport(BreakdownReport):
                 func.sum(r.c.business_entries),
                 func.sum(r.c.business_project_emission_mg),
             )
-            .where(and_(self._where(self.period), r.c.behaviour_code.in_(travel)))
+            .where(
+                *self._mine(),
+                r.c.methodology_key == self.methodology.key,
+                r.c.behaviour_code.in_(travel),
+            )
             .group_by(r.c.behaviour_code)
         )
         with Session(self.engine) as session:

@@ -1,29 +1,20 @@
 """Regional reports: totals, participants and breakdowns of a region subtree over a period.
 
-Figures come from the rollups, never from raw entries: totals from the region x day x behaviour
-rollup, distinct participants from the person x day x behaviour rollup. When the access policy
-narrows the contributing persons (consent), totals are read from the person-level rollup under
-that clause instead, so both figures always describe the same persons.
+Figures come from the programme's released aggregates (:mod:`carbonhub.aggregates`): the
+consented residents' daily sums per district and the distinct-person counters per region node,
+both kept in step with the ledger and the consents, so a report reads a few hundred rows.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import ColumnElement, Engine, Table, and_, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import True_
 
 from carbonhub.actors import RegionTree
 from carbonhub.methodology import Catalogue, Methodology
-from carbonhub.models import PersonDailyRollup, RegionDailyRollup, table_of
 from carbonhub.periods import Period
-from carbonhub.reports.aggregation import Aggregation
-from carbonhub.reports.breakdown import BreakdownReport, in_period
-from carbonhub.reports.scope import mapped
-
-REGION_ROLLUP = table_of(RegionDailyRollup)
-PERSON_ROLLUP = table_of(PersonDailyRollup)
+from carbonhub.reports.aggregation import DAILY, Released
+from carbonhub.reports.breakdown import BreakdownReport
 
 
 class RegionReport(BreakdownReport):
@@ -39,44 +30,29 @@ class RegionReport(BreakdownReport):
         region_code: str,
         methodology: Methodology,
         period: Period,
-        contributions: ColumnElement[bool],
+        programme_region: str,
+        season: Period | None,
     ) -> None:
         super().__init__(catalogue=catalogue, k=k, methodology=methodology, period=period)
         self.engine = engine
         self.regions = regions
         self.region_code = self.unit = regions.require(region_code)
-        self.contributions = contributions
+        self.programme_region = programme_region
+        self.season = season
         self.districts = regions.leaves_under(region_code)
-
-    def aggregation_for(self, unit: str, period: Period) -> Aggregation:
-        """Rollup rows of the districts under ``unit``; person-level when consent narrows them."""
-        persons_where = and_(self._where(PERSON_ROLLUP, unit, period), self.contributions)
-        if isinstance(self.contributions, True_):
-            return Aggregation(
-                self.engine,
-                REGION_ROLLUP,
-                self._where(REGION_ROLLUP, unit, period),
-                PERSON_ROLLUP,
-                persons_where,
-            )
-        return Aggregation(self.engine, PERSON_ROLLUP, persons_where, PERSON_ROLLUP, persons_where)
-
-    def _where(self, rollup: Table, unit: str, period: Period) -> ColumnElement[bool]:
-        return and_(
-            in_period(rollup, self.methodology, period),
-            rollup.c.region_code.in_(self.regions.leaves_under(unit)),
+        self._released = Released(
+            engine, ("programme", programme_region), methodology.key, season, catalogue
         )
+
+    @property
+    def released(self) -> Released:
+        return self._released
+
+    def leaves_of(self, unit: str) -> list[str]:
+        return list(self.regions.leaves_under(unit))
 
     def child_units(self, unit: str) -> list[str]:
         return list(self.regions.children(unit))
-
-    def child_key(self, unit: str, table: Table) -> ColumnElement[Any]:
-        mapping = {
-            leaf: child
-            for child in self.regions.children(unit)
-            for leaf in self.regions.leaves_under(child)
-        }
-        return mapped(table.c.region_code, mapping)
 
     def parent_unit(self) -> str | None:
         return self.regions.parent(self.region_code)
@@ -91,16 +67,17 @@ class RegionReport(BreakdownReport):
             region_code=self.region_code,
             methodology=methodology,
             period=self.period,
-            contributions=self.contributions,
+            programme_region=self.programme_region,
+            season=self.season,
         )
 
     def active_behaviours(self) -> set[str]:
         """Behaviours of the contributing (consenting) residents, under any methodology."""
-        rollup = REGION_ROLLUP if isinstance(self.contributions, True_) else PERSON_ROLLUP
-        where = and_(
-            rollup.c.region_code.in_(self.districts),
-            rollup.c.local_date.between(self.period.start, self.period.end),
-            self.contributions,
+        where = (
+            DAILY.c.recipient_kind == "programme",
+            DAILY.c.recipient_id == self.programme_region,
+            DAILY.c.local_date.between(self.period.start, self.period.end),
+            DAILY.c.unit.in_(list(self.districts)),
         )
         with Session(self.engine) as session:
-            return set(session.scalars(select(rollup.c.behaviour_code).where(where).distinct()))
+            return set(session.scalars(select(DAILY.c.behaviour_code).where(*where).distinct()))

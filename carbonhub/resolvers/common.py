@@ -9,6 +9,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from carbonhub.consent.released import reconcile
+from carbonhub.db import write_session
 from carbonhub.errors import InvalidInput
 from carbonhub.hub import Hub
 from carbonhub.periods import Period, local_date, parse_period
@@ -29,6 +31,21 @@ def period_argument(
     return parse_period(text, start=start, end=end)
 
 
+def season_of(hub: Hub, region_code: str) -> Period | None:
+    """The season of the programme covering ``region_code``, if it has one."""
+    programme = hub.programmes.for_region(region_code)
+    if programme is None or not programme.starts or not programme.ends:
+        return None
+    return Period(programme.starts, programme.ends, f"{programme.id} season")
+
+
+def catch_up_consents(hub: Hub, now: datetime) -> None:
+    """Count the consents in force at read time ``now`` (those that expired or started since
+    the last change) into the released aggregates, before a report reads them."""
+    with write_session(hub.engine) as session:
+        reconcile(session, hub.release_rules(), now)
+
+
 def report_period_argument(
     hub: Hub,
     region_code: str,
@@ -42,10 +59,7 @@ def report_period_argument(
     Arbitrary ranges are refused (see :mod:`carbonhub.reports.partitions`), and so are periods
     wholly in the future or before the ledger's first data.
     """
-    programme = hub.programmes.for_region(region_code)
-    season = None
-    if programme is not None and programme.starts and programme.ends:
-        season = Period(programme.starts, programme.ends, f"{programme.id} season")
+    season = season_of(hub, region_code)
     if text is None and start is None and end is None and season is not None:
         period = season
     else:

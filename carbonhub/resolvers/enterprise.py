@@ -6,10 +6,10 @@ from datetime import date
 
 from carbonhub.consent import policy
 from carbonhub.errors import NotFound
-from carbonhub.models import Enterprise, EnterpriseDailyRollup, table_of
+from carbonhub.models import Enterprise
 from carbonhub.reports import EsgReport, choose_methodology
 from carbonhub.resolvers.access import log_release
-from carbonhub.resolvers.common import report_period_argument
+from carbonhub.resolvers.common import catch_up_consents, report_period_argument, season_of
 from carbonhub.resolvers.context import Info, in_thread
 
 
@@ -31,13 +31,7 @@ def esg_report(
 ) -> EsgReport:
     """The enterprise's ESG report, after the access policy has allowed it."""
     hub = info.context.hub
-    contributions = policy.esg_contributions(
-        info.context.principal,
-        enterprise.id,
-        table_of(EnterpriseDailyRollup),
-        hub.registry.catalogue.category_of(),
-        info.context.now,
-    )
+    policy.require_enterprise_report(info.context.principal, enterprise.id)
     return EsgReport(
         engine=hub.engine,
         catalogue=hub.registry.catalogue,
@@ -49,7 +43,7 @@ def esg_report(
         period=report_period_argument(
             hub, enterprise.region_code, period, start, end, info.context.now
         ),
-        contributions=contributions,
+        season=season_of(hub, enterprise.region_code),
     )
 
 
@@ -63,6 +57,7 @@ async def released_esg_report(
 ) -> EsgReport:
     """The ESG report, its release recorded in the access log."""
     report = esg_report(info, enterprise, period, start, end, methodology)
+    await in_thread(catch_up_consents, info.context.hub, info.context.now)
     total = await in_thread(report.total)
     await log_release(
         info,

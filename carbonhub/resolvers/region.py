@@ -6,10 +6,10 @@ from datetime import date
 
 from carbonhub.consent import policy
 from carbonhub.errors import NotFound
-from carbonhub.models import PersonDailyRollup, Region, table_of
+from carbonhub.models import Region
 from carbonhub.reports import RegionReport, choose_methodology
 from carbonhub.resolvers.access import log_release
-from carbonhub.resolvers.common import report_period_argument
+from carbonhub.resolvers.common import catch_up_consents, report_period_argument, season_of
 from carbonhub.resolvers.context import Info, in_thread
 
 
@@ -48,16 +48,8 @@ def region_report(
     """A regional report, after the access policy has allowed it."""
     hub = info.context.hub
     hub.regions.require(code)
+    policy.require_region_report(info.context.principal, code, hub.regions)
     programme = hub.programmes.for_region(code)
-    contributions = policy.regional_contributions(
-        info.context.principal,
-        code,
-        hub.regions,
-        table_of(PersonDailyRollup),
-        programme.region if programme is not None else code,
-        hub.registry.catalogue.category_of(),
-        info.context.now,
-    )
     return RegionReport(
         engine=hub.engine,
         catalogue=hub.registry.catalogue,
@@ -66,7 +58,8 @@ def region_report(
         region_code=code,
         methodology=choose_methodology(hub.registry, hub.programmes, code, methodology),
         period=report_period_argument(hub, code, period, start, end, info.context.now),
-        contributions=contributions,
+        programme_region=programme.region if programme is not None else code,
+        season=season_of(hub, code),
     )
 
 
@@ -80,6 +73,7 @@ async def released_region_report(
 ) -> RegionReport:
     """The regional report, its release recorded in the access log."""
     report = region_report(info, code, period, start, end, methodology)
+    await in_thread(catch_up_consents, info.context.hub, info.context.now)
     total = await in_thread(report.total)
     await log_release(
         info,
