@@ -119,6 +119,7 @@ from bench.common import (
     verdict,
     write_results,
 )
+from bench.released_sql import esg_released_sql, region_released_sql
 from bench.season import (
     ESG_PURPOSE,
     PURPOSE,
@@ -138,6 +139,7 @@ from carbonhub.hub import Hub, open_hub
 from carbonhub.models import utcnow
 from carbonhub.models.types import UTCDateTime
 from carbonhub.periods import parse_period
+from carbonhub.reports.partitions import canonical
 from carbonhub.settings import Settings
 
 TARGET_RATIO = 3.0
@@ -402,6 +404,45 @@ def esg_raw_sql(hub: Hub, enterprise_id: str, period: str) -> RawSql:
         "travel": travel,
         "with_factor": with_factor,  # not a bind parameter: what the comparison needs
     }
+    return RawSql(statements, parameters)
+
+
+def region_released(hub: Hub, period: str) -> RawSql:
+    """The region report's figures for Beijing from the released aggregates (timed baseline)."""
+    programme = hub.programmes.for_region(BEIJING)
+    assert programme is not None
+    statements, parameters = region_released_sql(
+        hub,
+        BEIJING,
+        programme.region,
+        hub.registry.resolve(programme.primary_methodology),
+        canonical(parse_period(period)),
+    )
+    return RawSql(statements, parameters)
+
+
+def esg_released(hub: Hub, enterprise_id: str, period: str) -> RawSql:
+    """The ESG report's figures from the released aggregates (timed baseline)."""
+    programme = hub.programmes.for_region(ENTERPRISE_REGION)
+    assert programme is not None
+    methodology = hub.registry.resolve(programme.primary_methodology)
+    behaviours = hub.registry.catalogue.behaviours
+    travel = [b.code for b in behaviours if b.category == "transport"]
+    with_factor = [
+        code
+        for code in travel
+        if (f := methodology.factor_for(code)) is not None and f.project_grams_per_unit is not None
+    ]
+    statements, parameters = esg_released_sql(
+        hub,
+        enterprise_id,
+        ENTERPRISE_REGION,
+        methodology,
+        canonical(parse_period(period)),
+        travel,
+        with_factor,
+        {b.code for b in behaviours if b.commute_mode},
+    )
     return RawSql(statements, parameters)
 
 
@@ -670,7 +711,8 @@ class Subject:
     query: str
     path: tuple[str, ...]
     bearer: Bearer
-    raw: RawSql
+    raw: RawSql  # the timed baseline: the released aggregates read by hand
+    check: RawSql  # the figures computed from the rollups under the consent clause, once
     compare: Callable[[dict[str, Any], dict[str, list[Any]]], Comparison]
 
 
@@ -693,6 +735,10 @@ def measure(
         with recording(raw_engine) as raw_log:
             rows, _ = run_raw(raw_engine, s.raw)
         comparison = s.compare(report, rows)
+        with stopwatch() as check_elapsed:
+            check_rows, _ = run_raw(raw_engine, s.check)
+        check_seconds = check_elapsed()
+        against_rollups = s.compare(report, check_rows)
         queries = [e for e in graphql_log if not _transaction_control(e.statement)]
         shapes: dict[str, list[float]] = {}
         for e in queries:
@@ -714,6 +760,8 @@ def measure(
             "raw_statements": len(s.raw.statements),
             "figures_compared": comparison.compared,
             "problems": comparison.problems,
+            "problems_against_rollups": against_rollups.problems,
+            "rollup_sql_seconds_once": check_seconds,
             "cells_withheld": comparison.withheld,
             "behaviours_not_covered": comparison.not_covered,
             "_slowest_graphql": max(queries, key=lambda e: e.seconds),
@@ -836,6 +884,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                     region_query(BEIJING, args.period),
                     ("region", "report"),
                     agency,
+                    region_released(db.hub, args.period),
                     region_raw_sql(db.hub, args.period),
                     compare_region,
                 )
@@ -844,6 +893,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                     esg_query(built.enterprise_id, args.period),
                     ("enterprise", "esgReport"),
                     enterprise,
+                    esg_released(db.hub, built.enterprise_id, args.period),
                     esg_raw,
                     lambda report, rows: compare_esg(report, rows, with_factor),
                 )

@@ -62,8 +62,12 @@ from bench.common import (
 )
 from carbonhub.actors.directory import register_enterprise
 from carbonhub.actors.uscc import complete_uscc
+from carbonhub.aggregates import COUNTED
+from carbonhub.aggregates.rebuild import rebuild_released
 from carbonhub.consent.history import ENDING_EVENTS, GENESIS
 from carbonhub.consent.notices import notice_for
+from carbonhub.consent.released import RETIRED
+from carbonhub.db import write_session
 from carbonhub.methodology import CapPeriod, MethodologyRegistry
 from carbonhub.models import (
     ConsentEvent,
@@ -153,6 +157,7 @@ CONSENT_COLUMNS = (
     "notice_version",
     "notice_sha256",
     "language",
+    "release_state",
 )
 CONSENT_CATEGORY_COLUMNS = ("consent_id", "category")
 CONSENT_EVENT_COLUMNS = (
@@ -556,7 +561,10 @@ def make_consents(
         events.append(
             (person, 1, "granted", consent_id, "citizen", None, granted_at, GENESIS, granted_hash)
         )
-        if rng.random() < REVOKED_SHARE:
+        withdrawn = rng.random() < REVOKED_SHARE
+        # counted by the released aggregates while in force, no longer once revoked
+        grants[-1] = (*grants[-1], RETIRED if withdrawn else COUNTED)
+        if withdrawn:
             revoked += 1
             revoked_at = granted_at + (now - granted_at) * rng.random()
             events.append(
@@ -655,7 +663,10 @@ def make_esg_consents(
                 granted_hash,
             )
         )
-        if rng.random() < REVOKED_SHARE:
+        withdrawn = rng.random() < REVOKED_SHARE
+        # counted by the released aggregates while in force, no longer once revoked
+        grants[-1] = (*grants[-1], RETIRED if withdrawn else COUNTED)
+        if withdrawn:
             revoked += 1
             revoked_at = granted_at + (now - granted_at) * rng.random()
             events.append(
@@ -811,6 +822,9 @@ def load(
         for statement in restore:
             connection.exec_driver_sql(statement)
     steps["rebuild indexes and constraints"] = elapsed()
+    with stopwatch() as elapsed, write_session(db.engine) as session:
+        rebuild_released(session, db.hub.release_rules())
+    steps["released aggregates"] = elapsed()
     with stopwatch() as elapsed:
         analyze(db.engine)
     steps["VACUUM ANALYZE" if postgres else "ANALYZE"] = elapsed()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from carbonhub.periods import Period
 
@@ -25,7 +26,8 @@ class Span:
     end: date
 
 
-def spans_of_day(day: date, season: Period | None) -> list[Span]:
+@lru_cache(maxsize=8192)
+def spans_of_day(day: date, season: Period | None) -> tuple[Span, ...]:
     """Every partition containing ``day``, in the order :func:`partition_key` prefers them."""
     week_start = day - timedelta(days=day.weekday())
     week_end = week_start + timedelta(days=6)
@@ -62,7 +64,7 @@ def spans_of_day(day: date, season: Period | None) -> list[Span]:
                 Span(f"sm:{month}", max(month_start, season.start), min(month_end, season.end))
             )
     spans.append(Span(ALL_TIME, date.min, date.max))
-    return spans
+    return tuple(spans)
 
 
 def partition_key(period: Period, season: Period | None) -> str | None:
