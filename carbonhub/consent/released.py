@@ -38,6 +38,13 @@ def sync_person(session: Session, rules: ReleaseRules, person_id: str, now: date
         col(ConsentGrant.kind) == "share",
         _released_purpose(),
     )
+    if session.scalar(select(col(ConsentGrant.id)).where(mine).limit(1)) is None:
+        return
+    # Serialised with postings of the person (a batch posted meanwhile is either in the
+    # rollups this recount reads, or sees the consent states this transaction writes) and
+    # with other syncs of the person: the states are read after the lock, so two reports
+    # catching up at once cannot both move the same consent.
+    lock_heads(session, [person_id])
     grants = session.execute(
         select(
             col(ConsentGrant.id),
@@ -49,11 +56,6 @@ def sync_person(session: Session, rules: ReleaseRules, person_id: str, now: date
             col(ConsentGrant.data_to),
         ).where(mine)
     ).all()
-    if not grants:
-        return
-    # serialised with postings of the person: a batch posted meanwhile is either in the
-    # rollups this recount reads, or sees the consent states this transaction writes
-    lock_heads(session, [person_id])
     active = set(session.scalars(select(col(ConsentGrant.id)).where(mine, in_force(now))))
     counted = {g.id for g in grants if g.release_state == COUNTED}
     if counted != active:

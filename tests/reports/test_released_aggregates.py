@@ -3,6 +3,7 @@ rebuild computes from scratch, and every step a report can show has a distinct-p
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -11,12 +12,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from carbonhub.aggregates import partition_key
 from carbonhub.aggregates.rebuild import rebuild_released
-from carbonhub.db import read_session, write_session
+from carbonhub.consent.released import sync_person
+from carbonhub.db import is_sqlite, read_session, write_session
 from carbonhub.hub import Hub
+from carbonhub.ledger.state import lock_heads
 from carbonhub.models import (
     ConsentGrant,
     ReleasedCount,
@@ -26,7 +30,8 @@ from carbonhub.models import (
 )
 from carbonhub.periods import Interval, Period
 from carbonhub.reports.partitions import day, month, quarter, year
-from carbonhub.resolvers.common import season_of
+from carbonhub.resolvers.common import catch_up_consents, season_of
+from tests.fixtures.actors import event
 from tests.reports.conftest import EXAMPLES
 from tests.reports.worlds import Plan, World, plans
 
@@ -129,3 +134,30 @@ def test_given_the_beijing_programme_then_its_season_is_the_one_counted(hub: Hub
 
     assert season is not None
     assert partition_key(season, season) == "s"
+
+
+def test_given_a_report_catching_up_while_the_person_is_synced_elsewhere_then_nothing_moves_twice(
+    hub: Hub, make_person: Callable[..., str], post: Callable[..., Any]
+) -> None:
+    if is_sqlite(hub.engine):
+        pytest.skip("SQLite serialises writers: there is no concurrent catch-up to race")
+    person = make_person()
+    post([event(person, "transport.metro", "2023-07-04 01:00", source="transit", km="12", ride=1)])
+    rules = hub.release_rules()
+    later = utcnow() + timedelta(days=800)  # every consent of the person has expired
+    first = Session(hub.engine)
+    first.begin()
+    lock_heads(first, [person])  # another transaction holds the person (a sync, a posting)
+    racer = threading.Thread(target=catch_up_consents, args=(hub, later))
+    racer.start()
+    racer.join(timeout=0.5)  # it waits for the person
+    sync_person(first, rules, person, later)
+    first.commit()
+    first.close()
+    racer.join(timeout=30)
+    kept = snapshot(hub)
+
+    with write_session(hub.engine) as session:
+        rebuild_released(session, rules)
+
+    assert kept == snapshot(hub)
