@@ -4,7 +4,9 @@ What it measures, per backend (SQLite in a fresh temporary file, PostgreSQL in a
 schema), in one run on one database:
 
 1. **Engine.** ``--persons`` citizens (default 5,000) are registered over the 16 Beijing
-   districts with ``carbonhub.actors`` (about 40% employed by one of a few enterprises), and
+   districts with ``carbonhub.actors`` (about 40% employed by one of a few enterprises; 85%
+   share with their programme and 85% of employees with their employer, so posting keeps
+   those recipients' released aggregates as it does in a real city), and
    ``--events`` behaviour events (default 100,000) of a realistic mix (shared-bike rides with
    km and duration, metro and bus rides with km, takeaway orders without cutlery and parcels
    with e-waybills with a claim reference, digital-finance behaviours; about 1% claimed again
@@ -104,16 +106,18 @@ from bench.common import (
     write_results,
 )
 from carbonhub.actors import complete_uscc, employ, register_enterprise, register_person
+from carbonhub.consent.service import ConsentTerms
 from carbonhub.db import write_session
 from carbonhub.ledger import BehaviourEvent, PostingReport
 from carbonhub.ledger import posting as posting_module
-from carbonhub.models import LedgerEntry, table_of
+from carbonhub.models import LedgerEntry, table_of, utcnow
 
 TARGET_RATIO = 0.20
 BATCH_SIZE = 2000
 RAW_REPEAT = 3
 SLOW_RAW_SECONDS = 30.0
 PROBE_ROWS = 10_000
+SHARING_SHARE = 0.85  # persons sharing with their programme (and employees with their employer)
 EMPLOYED_SHARE = 0.40
 CROSS_PROVIDER_SHARE = 0.01
 REPLAY_SHARE = 0.005
@@ -184,21 +188,45 @@ def register_population(db: BenchDatabase, count: int, rng: random.Random) -> Po
             for index, (name, name_en, region) in enumerate(ENTERPRISES)
         ]
     employed = 0
+    consents = db.hub.consents()
+    now = utcnow()
     for start in range(0, len(ids), 1000):
         with write_session(db.engine) as session:
             for person_id in ids[start : start + 1000]:
-                register_person(
-                    session, home_region_code=pick_district(), since=since, person_id=person_id
-                )
+                home = pick_district()
+                register_person(session, home_region_code=home, since=since, person_id=person_id)
+                employer = None
                 if rng.random() < EMPLOYED_SHARE:
-                    employ(
-                        session,
-                        person_id=person_id,
-                        enterprise_id=rng.choice(enterprises),
-                        since=since,
-                    )
+                    employer = rng.choice(enterprises)
+                    employ(session, person_id=person_id, enterprise_id=employer, since=since)
                     employed += 1
+                # most citizens share with their programme and employer: posting then keeps
+                # the released aggregates of the recipients, as it does in a real city
+                programme = db.hub.programmes.for_region(home)
+                if programme is not None and rng.random() < SHARING_SHARE:
+                    consents.grant(
+                        session,
+                        person_id,
+                        _sharing(db, "regional_statistics", programme.region),
+                        now=now,
+                    )
+                if employer is not None and rng.random() < SHARING_SHARE:
+                    consents.grant(
+                        session, person_id, _sharing(db, "esg_reporting", employer), now=now
+                    )
     return Population(ids, employed, len(enterprises))
+
+
+def _sharing(db: BenchDatabase, purpose: str, recipient: str) -> ConsentTerms:
+    """Every category of the season's data, for a year."""
+    return ConsentTerms(
+        purpose=purpose,
+        recipient_id=recipient,
+        categories=tuple(c.code for c in db.hub.registry.catalogue.categories),
+        data_from=date(2023, 1, 1),
+        data_to=date(2023, 12, 31),
+        expires_at=utcnow() + timedelta(days=365),
+    )
 
 
 def generate_events(persons: Sequence[str], count: int, rng: random.Random) -> list[BehaviourEvent]:
