@@ -25,6 +25,7 @@ from carbonhub.models import (
     ConsentGrantCategory,
     ReleasedCount,
     ReleasedDaily,
+    ReleasedPending,
     ReleasedPresence,
     table_of,
 )
@@ -63,28 +64,23 @@ def counted_coverage(
     """The counted share consents (``release_state`` 1) of ``persons`` (None: everyone)."""
     if persons is not None and not persons:
         return {}
-    query = (
-        select(
-            GRANT.c.id,
-            GRANT.c.person_id,
-            GRANT.c.recipient_kind,
-            GRANT.c.recipient_id,
-            GRANT.c.data_from,
-            GRANT.c.data_to,
-            COVERED.c.category,
-        )
-        .select_from(GRANT.join(COVERED, COVERED.c.consent_id == GRANT.c.id))
-        .where(GRANT.c.release_state == COUNTED)
-    )
+    # the grant's own list of categories (written with its consent_grant_category rows, in
+    # the same transaction, and never changed): one row per consent instead of one per category
+    query = select(
+        GRANT.c.person_id,
+        GRANT.c.recipient_kind,
+        GRANT.c.recipient_id,
+        GRANT.c.data_from,
+        GRANT.c.data_to,
+        GRANT.c.categories,
+    ).where(GRANT.c.release_state == COUNTED)
     if persons is not None:
         query = query.where(GRANT.c.person_id.in_(list(persons)))
-    grants: dict[str, tuple[str, tuple[str, str], object, object, set[str]]] = {}
-    for consent_id, person, kind, recipient_id, first, last, category in session.execute(query):
-        found = grants.setdefault(consent_id, (person, (kind, recipient_id), first, last, set()))
-        found[4].add(category)
     result: dict[str, list[Coverage]] = defaultdict(list)
-    for person, recipient, first, last, categories in grants.values():
-        result[person].append(Coverage(recipient, frozenset(categories), first, last))  # type: ignore[arg-type]
+    for person, kind, recipient_id, first, last, categories in session.execute(query):
+        result[person].append(
+            Coverage((kind, recipient_id), frozenset(categories.split()), first, last)
+        )
     return dict(result)
 
 
@@ -145,19 +141,30 @@ class PresenceBatch:
         counts: Counter[tuple[str, str, str, CounterKey]] = Counter()
         rows: list[tuple[object, ...]] = []
         emptied: list[tuple[PresenceKey, int]] = []
+        # a person's days are mostly the same under every methodology: compute each change once
+        computed: dict[tuple[object, ...], Counter[CounterKey]] = {}
         for key in self.keys:
             before, after = self.before[key], self.after[key]
             if before == after:
                 continue
-            kind, recipient_id, _, methodology = key
-            changes = counter_changes(
-                before,
-                after,
-                self.base,
-                nodes_of=self.rules.nodes(self.session, kind),
-                category_of=self.rules.category_of,
-                season=self.rules.season(self.session, (kind, recipient_id)),
+            kind, recipient_id, person, methodology = key
+            signature = (
+                kind,
+                recipient_id,
+                person,
+                frozenset(before.items()),
+                frozenset(after.items()),
             )
+            changes = computed.get(signature)
+            if changes is None:
+                changes = computed[signature] = counter_changes(
+                    before,
+                    after,
+                    self.base,
+                    nodes_of=self.rules.nodes(self.session, kind),
+                    category_of=self.rules.category_of,
+                    season=self.rules.season(self.session, (kind, recipient_id)),
+                )
             for counter_key, change in changes.items():
                 counts[(kind, recipient_id, methodology, counter_key)] += change
             rows_of_key, years = year_rows(key, after, self.base)
@@ -265,7 +272,7 @@ def add_daily(session: Session, sums: Mapping[DailyKey, Sequence[int]]) -> None:
 
 def clear_all(session: Session) -> None:
     """Empty the released aggregates (before a rebuild)."""
-    for table in (DAILY, PRESENCE, COUNT):
+    for table in (DAILY, PRESENCE, COUNT, table_of(ReleasedPending)):
         session.execute(delete(table))
 
 

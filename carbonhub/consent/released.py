@@ -1,8 +1,10 @@
-"""Which share consents the released aggregates count: exactly those in force.
+"""Which share consents the released aggregates count (exactly those in force), and bringing
+the aggregates up to date before a report reads them.
 
 Every change of a consent goes through :func:`sync_person` in its own transaction; what time
 alone changes (a consent reaching its expiry, one dated to start later) is caught up by
-:func:`reconcile`, which every report runs at its read time before it reads.
+:func:`reconcile`, and the persons posting left pending by :func:`settle_pending`; every report
+runs :func:`catch_up` at its read time before it reads.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from carbonhub.aggregates import COUNTED, PURPOSES, Coverage, ReleaseRules, recount
+from carbonhub.aggregates.maintenance import settle
 from carbonhub.consent.history import in_force
 from carbonhub.ledger.state import lock_heads
-from carbonhub.models import ConsentGrant, ConsentGrantCategory
+from carbonhub.models import ConsentGrant, ConsentGrantCategory, ReleasedPending
 
 PENDING, RETIRED = 0, 2
 
@@ -106,3 +109,24 @@ def reconcile(session: Session, rules: ReleaseRules, now: datetime) -> int:
     for person_id in persons:
         sync_person(session, rules, person_id, now)
     return len(persons)
+
+
+SETTLE_CHUNK = 2000
+
+
+def settle_pending(session: Session, rules: ReleaseRules) -> int:
+    """Recompute the presence of every person posting left pending (in chunks, each under the
+    persons' ledger locks); returns how many there were."""
+    pending = list(session.scalars(select(col(ReleasedPending.person_id))))
+    pending.sort()
+    for start in range(0, len(pending), SETTLE_CHUNK):
+        chunk = pending[start : start + SETTLE_CHUNK]
+        lock_heads(session, chunk)
+        settle(session, rules, chunk)
+    return len(pending)
+
+
+def catch_up(session: Session, rules: ReleaseRules, now: datetime) -> None:
+    """Bring the released aggregates to read time ``now``: consents, then pending persons."""
+    reconcile(session, rules, now)
+    settle_pending(session, rules)

@@ -27,7 +27,12 @@ from carbonhub.models.consent import (
 from carbonhub.models.ledger import LedgerEntry, LedgerHead, PointsRedemption, QuarantinedEvent
 from carbonhub.models.meta import HubMetadata
 from carbonhub.models.region import Region
-from carbonhub.models.released import ReleasedCount, ReleasedDaily, ReleasedPresence
+from carbonhub.models.released import (
+    ReleasedCount,
+    ReleasedDaily,
+    ReleasedPending,
+    ReleasedPresence,
+)
 from carbonhub.models.rollups import EnterpriseDailyRollup, PersonDailyRollup, RegionDailyRollup
 from carbonhub.models.types import UTCDateTime, table_of, utcnow
 
@@ -65,6 +70,7 @@ __all__ = [
     "RegionDailyRollup",
     "ReleasedCount",
     "ReleasedDaily",
+    "ReleasedPending",
     "ReleasedPresence",
     "Residence",
     "ServerKey",

@@ -22,15 +22,7 @@ class ReleasedDaily(SQLModel, table=True):
     """
 
     __tablename__ = "released_daily"
-    __table_args__ = (
-        Index(
-            "ix_released_daily_report",
-            "recipient_kind",
-            "recipient_id",
-            "methodology_key",
-            "local_date",
-        ),
-    )
+    # the key (recipient, unit, day, ...) serves the reports' reads: no second index to keep
 
     recipient_kind: str = Field(primary_key=True, max_length=16)
     recipient_id: str = Field(primary_key=True, max_length=64)
@@ -79,3 +71,16 @@ class ReleasedCount(SQLModel, table=True):
     partition: str = Field(primary_key=True, max_length=40)
     scope: str = Field(primary_key=True, max_length=72)
     persons: int = Field(default=0, sa_type=BigInteger)
+
+
+class ReleasedPending(SQLModel, table=True):
+    """A person whose presence (and so the counters) waits to be recomputed from the rollups.
+
+    Posting marks the persons of a batch here instead of recomputing them: the distinct-person
+    counters are brought up to date before any report reads them (and by the scheduler), which
+    keeps their Python work off the posting path.
+    """
+
+    __tablename__ = "released_pending"
+
+    person_id: str = Field(primary_key=True, max_length=40)

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from carbonhub.consent.released import reconcile
+from carbonhub.consent.released import catch_up
 from carbonhub.db import write_session
 from carbonhub.errors import InvalidInput
 from carbonhub.hub import Hub
@@ -40,10 +40,10 @@ def season_of(hub: Hub, region_code: str) -> Period | None:
 
 
 def catch_up_consents(hub: Hub, now: datetime) -> None:
-    """Count the consents in force at read time ``now`` (those that expired or started since
-    the last change) into the released aggregates, before a report reads them."""
+    """Bring the released aggregates to read time ``now`` before a report reads them: the
+    consents in force (those that expired or started since), and the persons posted since."""
     with write_session(hub.engine) as session:
-        reconcile(session, hub.release_rules(), now)
+        catch_up(session, hub.release_rules(), now)
 
 
 def report_period_argument(

@@ -17,7 +17,7 @@ from sqlmodel import col
 
 from carbonhub.aggregates import partition_key
 from carbonhub.aggregates.rebuild import rebuild_released
-from carbonhub.consent.released import sync_person
+from carbonhub.consent.released import settle_pending, sync_person
 from carbonhub.db import is_sqlite, read_session, write_session
 from carbonhub.hub import Hub
 from carbonhub.ledger.state import lock_heads
@@ -25,6 +25,7 @@ from carbonhub.models import (
     ConsentGrant,
     ReleasedCount,
     ReleasedDaily,
+    ReleasedPending,
     ReleasedPresence,
     utcnow,
 )
@@ -98,6 +99,8 @@ def test_given_random_ledgers_and_consent_changes_then_the_kept_aggregates_equal
     world = build_world(plan)
     for index, keep in changed:
         withdraw_consents(hub, world.persons[index % len(world.persons)], keep)
+    with write_session(hub.engine) as session:
+        settle_pending(session, hub.release_rules())  # what every report does first
     kept = snapshot(hub)
 
     with write_session(hub.engine) as session:
@@ -161,3 +164,22 @@ def test_given_a_report_catching_up_while_the_person_is_synced_elsewhere_then_no
         rebuild_released(session, rules)
 
     assert kept == snapshot(hub)
+
+
+def test_given_a_posted_batch_then_its_persons_wait_until_a_report_settles_them(
+    hub: Hub, make_person: Callable[..., str], post: Callable[..., Any], gql: Any
+) -> None:
+    person = make_person()
+    post([event(person, "transport.metro", "2023-07-04 01:00", source="transit", km="12", ride=1)])
+    assert pending(hub) == [person]
+    assert not snapshot(hub)["counts"]
+
+    gql('{ region(code: "110108") { report(period: "2023-07") { participants } } }').ok()
+
+    assert pending(hub) == []
+    assert snapshot(hub)["counts"]
+
+
+def pending(hub: Hub) -> list[str]:
+    with read_session(hub.engine) as session:
+        return list(session.scalars(select(col(ReleasedPending.person_id))))

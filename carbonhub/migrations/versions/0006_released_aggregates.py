@@ -1,4 +1,4 @@
-"""Released aggregates: consented sums, presence bitmaps and distinct-person counters.
+"""Released aggregates: consented sums, presence bitmaps, distinct-person counters, pending persons.
 
 Existing share consents start pending (``release_state`` 0): the first report after the
 upgrade counts them into the new tables from the rollups, as it does for any consent that
@@ -53,11 +53,6 @@ def upgrade() -> None:
             )
         ),
     )
-    op.create_index(
-        "ix_released_daily_report",
-        "released_daily",
-        ["recipient_kind", "recipient_id", "methodology_key", "local_date"],
-    )
     op.create_table(
         "released_presence",
         sa.Column("person_id", sa.String(40), primary_key=True),
@@ -80,6 +75,7 @@ def upgrade() -> None:
         sa.Column("scope", sa.String(72), primary_key=True),
         _amount("persons"),
     )
+    op.create_table("released_pending", sa.Column("person_id", sa.String(40), primary_key=True))
     with op.batch_alter_table("consent_grant") as batch:
         batch.add_column(
             sa.Column("release_state", sa.Integer(), nullable=False, server_default="0")
@@ -93,8 +89,8 @@ def downgrade() -> None:
     with op.batch_alter_table("consent_grant") as batch:
         batch.drop_index("ix_consent_grant_release")
         batch.drop_column("release_state")
+    op.drop_table("released_pending")
     op.drop_table("released_count")
     op.drop_index("ix_released_presence_recipient", table_name="released_presence")
     op.drop_table("released_presence")
-    op.drop_index("ix_released_daily_report", table_name="released_daily")
     op.drop_table("released_daily")
