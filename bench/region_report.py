@@ -36,24 +36,22 @@ schema):
   with a consent in force at read time, counted in SQL with the policy's conditions).
 * **GraphQL.** ``await schema.execute(QUERY, context_value=Context(hub, Principal.developer()))``
   in process (asyncio), for Beijing (110000) over the programme's season under its primary
-  methodology: total, participants, by category, by behaviour and by child district, over the
-  consented contributions only (the access policy's EXISTS over consent_grant /
-  consent_grant_category / consent_event; totals then come from ``person_daily_rollup``), and
-  the release recorded in the access log. The result must have no errors. The statements it
+  methodology: total, participants, by category, by behaviour and by child district, from the
+  programme's released aggregates (after catching them up: consents in force at read time,
+  persons posted since), with suppression decided in canonical sibling groups, and the release
+  recorded in the access log. The result must have no errors. The statements it
   issues are recorded with ``before/after_cursor_execute`` listeners in the (untimed) warm-up
   run, and counted in every timed run.
 * **Raw SQL.** The same figures with hand-written ``text()`` statements on one connection of
-  the same engine, in sequence, all over ``person_daily_rollup`` rows of the methodology,
-  season and districts that pass the same consent clause written out by hand (EXISTS a
-  consent_grant of the person joined to consent_grant_category: share, programme 110000,
-  regional_statistics, granted_at <= :now < expires_at, data_from <= local_date <= data_to,
-  category = the CASE over behaviour codes, and NOT EXISTS a revoked/terminated/superseded
-  consent_event; ``:now`` is the time of each run): total (SUM), participants (COUNT
-  DISTINCT), and SUM and COUNT DISTINCT grouped by category (the same CASE over behaviour
-  codes), by behaviour and by child district (GROUP BY region_code: every child of 110000 is a
-  district, so the report's CASE maps each code to itself); then the distinct active
-  behaviours (``region_daily_rollup``, unfiltered, as the report reads them) and the child
-  regions' names. Every figure GraphQL released is asserted equal to the raw figure.
+  the same engine, in sequence, over the programme's released aggregates (what the report
+  reads, kept by posting and consent changes; the generated season builds them after the
+  rollups): total and sums grouped by category (the CASE over behaviour codes), by behaviour
+  and by child district from ``released_daily`` (recipient programme 110000, the methodology,
+  the season, the districts), and the participants of each from ``released_count`` (partition
+  ``s``: the season; node 110000, or each district; scope ``all``, ``c:<category>`` or
+  ``b:<behaviour>``); then the distinct active behaviours and the child regions' names. Every
+  figure GraphQL released is asserted equal to the raw figure; ``bench.reports`` also checks
+  them against the rollups under the consent clause.
 
 Both run warm (one untimed, logged run each first, which is also where the figures are
 compared), then interleaved, ``--repeat`` times (default 3: at full size one GraphQL run takes
@@ -101,11 +99,10 @@ from bench.common import (
     verdict,
     write_results,
 )
-from bench.season import Season, check_build, consent_clause, load, make_consents
+from bench.season import Season, check_build, load, make_consents
 from carbonhub.auth import Principal
 from carbonhub.hub import Hub
 from carbonhub.models import utcnow
-from carbonhub.models.types import UTCDateTime
 from carbonhub.resolvers.context import Context
 from carbonhub.schema import schema
 
@@ -148,64 +145,68 @@ class RawSql:
 
 
 def raw_sql(hub: Hub) -> RawSql:
-    """Hand-written equivalents of the report's queries, for Beijing, the season and the primary
-    methodology, over the consented person rollup rows (``:now`` is set at each run)."""
+    """Hand-written equivalents of the report's reads, for Beijing, the season and the primary
+    methodology, over the programme's released aggregates (``released_daily`` for the sums,
+    ``released_count`` for the distinct participants of the season, partition ``s``)."""
     programme = hub.programmes.for_region(BEIJING)
     assert programme is not None
     assert programme.starts
     assert programme.ends
     districts = list(hub.regions.leaves_under(BEIJING))
     assert all(hub.regions.children(child) == () for child in hub.regions.children(BEIJING))
-    where = (
-        "r.methodology_key = :m AND r.local_date BETWEEN :start AND :end "
-        "AND r.region_code IN :districts AND "
-        + consent_clause("r", hub.registry.catalogue.category_of())
+    mine = (
+        "d.recipient_kind = 'programme' AND d.recipient_id = :programme "
+        "AND d.local_date BETWEEN :start AND :end AND d.unit IN :districts"
     )
-    rollup = "person_daily_rollup r"
+    where = f"{mine} AND d.methodology_key = :m"
+    counted = (
+        "c.recipient_kind = 'programme' AND c.recipient_id = :programme "
+        "AND c.methodology_key = :m AND c.partition = 's'"
+    )
+    daily = "released_daily d"
     category = (
-        "CASE r.behaviour_code "
+        "CASE d.behaviour_code "
         + " ".join(
             f"WHEN '{b.code}' THEN '{b.category}'" for b in hub.registry.catalogue.behaviours
         )
         + " ELSE 'unknown' END"
     )
-    sums = "SUM(r.reduction_mg), SUM(r.entries), SUM(r.quantity_milli)"
+    sums = "SUM(d.reduction_mg), SUM(d.entries), SUM(d.quantity_milli)"
 
     def statement(sql: str) -> Any:
-        binds = [bindparam("districts", expanding=True)]
-        if ":now" in sql:
-            binds.append(bindparam("now", type_=UTCDateTime()))
-        return text(sql).bindparams(*binds)
+        if ":districts" not in sql:
+            return text(sql)
+        return text(sql).bindparams(bindparam("districts", expanding=True))
 
     statements = {
-        "total": statement(f"SELECT {sums} FROM {rollup} WHERE {where}"),
+        "total": statement(f"SELECT {sums} FROM {daily} WHERE {where}"),
         "participants": statement(
-            f"SELECT COUNT(DISTINCT r.person_id) FROM {rollup} WHERE {where}"
+            f"SELECT c.persons FROM released_count c WHERE {counted} "
+            "AND c.node = :parent AND c.scope = 'all'"
         ),
         "category sums": statement(
-            f"SELECT {category} AS k, {sums} FROM {rollup} WHERE {where} GROUP BY k"
+            f"SELECT {category} AS k, {sums} FROM {daily} WHERE {where} GROUP BY k"
         ),
         "category participants": statement(
-            f"SELECT {category} AS k, COUNT(DISTINCT r.person_id) FROM {rollup} "
-            f"WHERE {where} GROUP BY k"
+            f"SELECT substr(c.scope, 3), c.persons FROM released_count c WHERE {counted} "
+            "AND c.node = :parent AND c.scope LIKE 'c:%'"
         ),
         "behaviour sums": statement(
-            f"SELECT r.behaviour_code, {sums} FROM {rollup} WHERE {where} GROUP BY r.behaviour_code"
+            f"SELECT d.behaviour_code, {sums} FROM {daily} WHERE {where} GROUP BY d.behaviour_code"
         ),
         "behaviour participants": statement(
-            f"SELECT r.behaviour_code, COUNT(DISTINCT r.person_id) FROM {rollup} "
-            f"WHERE {where} GROUP BY r.behaviour_code"
+            f"SELECT substr(c.scope, 3), c.persons FROM released_count c WHERE {counted} "
+            "AND c.node = :parent AND c.scope LIKE 'b:%'"
         ),
         "child sums": statement(
-            f"SELECT r.region_code, {sums} FROM {rollup} WHERE {where} GROUP BY r.region_code"
+            f"SELECT d.unit, {sums} FROM {daily} WHERE {where} GROUP BY d.unit"
         ),
         "child participants": statement(
-            f"SELECT r.region_code, COUNT(DISTINCT r.person_id) FROM {rollup} "
-            f"WHERE {where} GROUP BY r.region_code"
+            f"SELECT c.node, c.persons FROM released_count c WHERE {counted} "
+            "AND c.node IN :districts AND c.scope = 'all'"
         ),
         "active behaviours": statement(
-            "SELECT DISTINCT behaviour_code FROM region_daily_rollup "
-            "WHERE region_code IN :districts AND local_date BETWEEN :start AND :end"
+            f"SELECT DISTINCT d.behaviour_code FROM {daily} WHERE {mine}"
         ),
         "child names": text(
             "SELECT code, name_zh FROM region WHERE parent_code = :parent ORDER BY code"
@@ -218,7 +219,6 @@ def raw_sql(hub: Hub) -> RawSql:
         "districts": districts,
         "parent": BEIJING,
         "programme": programme.region,
-        "now": None,
     }
     return RawSql(statements, parameters)
 
@@ -230,7 +230,7 @@ def run_raw(engine: Engine, raw: RawSql) -> tuple[dict[str, Any], dict[str, floa
     """
     results: dict[str, Any] = {}
     seconds: dict[str, float] = {}
-    parameters = raw.parameters | {"now": utcnow()}  # read time, as the GraphQL context's
+    parameters = raw.parameters
     with engine.connect() as connection:
         for name, statement in raw.statements.items():
             with stopwatch() as elapsed:
