@@ -1,6 +1,7 @@
 """The periodic sync inside ``carbonhub serve``.
 
-Every ``sync_interval_s`` seconds one process syncs every linked account. With several
+Every ``sync_interval_s`` seconds one process syncs every linked account, then settles what
+the sync posted into the released aggregates (so reports do not pay for it). With several
 replicas or workers, a lease row in the database makes sure only one of them syncs at a time
 (the lease outlives a killed holder by at most two intervals).
 """
@@ -19,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from carbonhub.connectors.service import Connectors
+from carbonhub.consent.released import catch_up
 from carbonhub.db import write_session
 from carbonhub.errors import CarbonhubError
 from carbonhub.models import HubMetadata, utcnow
@@ -50,6 +52,9 @@ class SyncScheduler:
         except CarbonhubError as exc:
             log.error("scheduled sync failed: %s", exc)
             return True
+        finally:
+            # what the sync posted is settled now, not by the next report that reads it
+            await asyncio.to_thread(self.settle, utcnow())
         posted = sum(r.counts.get("posted", 0) for r in report.runs)
         log.info(
             "scheduled sync: %d accounts, %d records posted, %d failed",
@@ -66,6 +71,12 @@ class SyncScheduler:
                 run.error,
             )
         return True
+
+    def settle(self, now: datetime) -> None:
+        """Bring the released aggregates to ``now``: consents in force, persons posted since."""
+        hub = self.connectors.hub
+        with write_session(hub.engine) as session:
+            catch_up(session, hub.release_rules(), now)
 
     def take_lease(self, now: datetime) -> bool:
         """Hold the sync lease until two intervals from now, unless another live holder has it."""
