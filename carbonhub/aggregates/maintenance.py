@@ -12,14 +12,14 @@ more than everything else it does).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from carbonhub.aggregates.presence import day_bit
-from carbonhub.aggregates.rules import Coverage, Recipient, ReleaseRules
+from carbonhub.aggregates.rules import Coverage, Recipient, ReleaseRules, covered
 from carbonhub.aggregates.store import (
     PRESENCE,
     DailyKey,
@@ -36,6 +36,7 @@ ENTERPRISE = table_of(EnterpriseDailyRollup)
 PENDING = table_of(ReleasedPending)
 PersonRows = Mapping[tuple[str, date, str, str], Sequence[int | str]]
 EnterpriseRows = Mapping[tuple[str, str, date, str, str], Sequence[int]]
+Present = tuple[PresenceKey, str, str, date]  # (key, unit, behaviour, day)
 
 
 def _recipients(
@@ -87,26 +88,19 @@ def settle(session: Session, rules: ReleaseRules, persons: Sequence[str]) -> Non
     if not persons:
         return
     coverage = counted_coverage(session, persons)
-    present: list[tuple[PresenceKey, str, str, date]] = []
+    present: list[Present] = []
     keys = _stored_keys(session, persons)
     recipients_of = {p: {c.recipient for c in counted} for p, counted in coverage.items()}
-    for person_id, recipient, unit, day, behaviour, methodology, amounts in _rows_of(
-        session, recipients_of
+    for person_id, recipient, unit, day, behaviour, methodology, amounts in contributions(
+        session, recipients_of, list(recipients_of)
     ):
         key = (*recipient, person_id, methodology)
         keys.add(key)
-        if amounts[0] > 0 and any(
-            c.recipient == recipient and c.covers(day, rules.category(behaviour))
-            for c in coverage[person_id]
+        if amounts[0] > 0 and covered(
+            coverage[person_id], recipient, day, rules.category(behaviour)
         ):
             present.append((key, unit, behaviour, day))
-    batch = PresenceBatch(session, rules, keys, {p[3].year for p in present})
-    for key in keys:
-        batch.after[key] = {}
-    for key, unit, behaviour, day in present:
-        after = batch.after[key]
-        after[(unit, behaviour)] = after.get((unit, behaviour), 0) | day_bit(day, batch.base)
-    batch.save()
+    _replace_presence(session, rules, keys, present)
     session.execute(delete(PENDING).where(PENDING.c.person_id.in_(list(persons))))
 
 
@@ -132,14 +126,15 @@ def recount(
     recipients = {c.recipient for c in old} | {c.recipient for c in new}
     if not recipients:
         return
-    rows = [r[1:] for r in _rows_of(session, {person_id: recipients})]
     sums: defaultdict[DailyKey, list[int]] = defaultdict(lambda: [0] * 6)
     keys = {k for k in _stored_keys(session, [person_id]) if (k[0], k[1]) in recipients}
-    present: list[tuple[PresenceKey, str, str, date]] = []
-    for recipient, unit, day, behaviour, methodology, amounts in rows:
+    present: list[Present] = []
+    for _, recipient, unit, day, behaviour, methodology, amounts in contributions(
+        session, {person_id: recipients}, [person_id]
+    ):
         category = rules.category(behaviour)
-        was = any(c.recipient == recipient and c.covers(day, category) for c in old)
-        now = any(c.recipient == recipient and c.covers(day, category) for c in new)
+        was = covered(old, recipient, day, category)
+        now = covered(new, recipient, day, category)
         if was != now:
             row = sums[(*recipient, unit, day, behaviour, methodology)]
             for i, amount in enumerate(amounts):
@@ -149,6 +144,13 @@ def recount(
         if now and amounts[0] > 0:
             present.append((key, unit, behaviour, day))
     add_daily(session, sums)
+    _replace_presence(session, rules, keys, present)
+
+
+def _replace_presence(
+    session: Session, rules: ReleaseRules, keys: set[PresenceKey], present: Sequence[Present]
+) -> None:
+    """Make ``present`` the whole presence of ``keys`` (moving the counters by the change)."""
     batch = PresenceBatch(session, rules, keys, {p[3].year for p in present})
     for key in keys:
         batch.after[key] = {}
@@ -158,55 +160,72 @@ def recount(
     batch.save()
 
 
+# (person, recipient, unit, day, behaviour, methodology, amounts)
 Contribution = tuple[str, Recipient, str, date, str, str, tuple[int, ...]]
+PERSON_ROWS = select(
+    PERSON.c.person_id,
+    PERSON.c.region_code,
+    PERSON.c.local_date,
+    PERSON.c.behaviour_code,
+    PERSON.c.methodology_key,
+    PERSON.c.entries,
+    PERSON.c.quantity_milli,
+    PERSON.c.reduction_mg,
+)
+ENTERPRISE_ROWS = select(
+    ENTERPRISE.c.person_id,
+    ENTERPRISE.c.enterprise_id,
+    ENTERPRISE.c.local_date,
+    ENTERPRISE.c.behaviour_code,
+    ENTERPRISE.c.methodology_key,
+    ENTERPRISE.c.entries,
+    ENTERPRISE.c.quantity_milli,
+    ENTERPRISE.c.reduction_mg,
+    ENTERPRISE.c.project_emission_mg,
+    ENTERPRISE.c.business_entries,
+    ENTERPRISE.c.business_project_emission_mg,
+)
+STREAM_ROWS = 20_000
 
 
-def _rows_of(session: Session, recipients_of: Mapping[str, set[Recipient]]) -> list[Contribution]:
-    """The persons' rollup rows as what each recipient could be released:
-    (person, recipient, unit, day, behaviour, methodology, amounts)."""
-    rows: list[Contribution] = []
-    programmes = {p: [r for r in rs if r[0] == "programme"] for p, rs in recipients_of.items()}
-    wanted = [p for p, rs in programmes.items() if rs]
-    if wanted:
-        query = select(
-            PERSON.c.person_id,
-            PERSON.c.region_code,
-            PERSON.c.local_date,
-            PERSON.c.behaviour_code,
-            PERSON.c.methodology_key,
-            PERSON.c.entries,
-            PERSON.c.quantity_milli,
-            PERSON.c.reduction_mg,
-        ).where(PERSON.c.person_id.in_(wanted))
-        for person, region, day, behaviour, methodology, n, quantity, mg in session.execute(query):
-            for recipient in programmes[person]:
-                amounts = (n, quantity, mg, 0, 0, 0)
-                rows.append((person, recipient, region, day, behaviour, methodology, amounts))
-    employers = {p: {r[1] for r in rs if r[0] == "enterprise"} for p, rs in recipients_of.items()}
-    wanted = [p for p, es in employers.items() if es]
-    if wanted:
-        query = select(
-            ENTERPRISE.c.person_id,
-            ENTERPRISE.c.enterprise_id,
-            ENTERPRISE.c.local_date,
-            ENTERPRISE.c.behaviour_code,
-            ENTERPRISE.c.methodology_key,
-            ENTERPRISE.c.entries,
-            ENTERPRISE.c.quantity_milli,
-            ENTERPRISE.c.reduction_mg,
-            ENTERPRISE.c.project_emission_mg,
-            ENTERPRISE.c.business_entries,
-            ENTERPRISE.c.business_project_emission_mg,
-        ).where(ENTERPRISE.c.person_id.in_(wanted))
-        for row in session.execute(query):
-            employee: str = row[0]
-            enterprise: str = row[1]
-            if enterprise in employers[employee]:
-                recipient = ("enterprise", enterprise)
-                rows.append(
-                    (employee, recipient, enterprise, row[2], row[3], row[4], tuple(row[5:]))
+def contributions(
+    session: Session, recipients_of: Mapping[str, set[Recipient]], persons: list[str] | None
+) -> Iterator[Contribution]:
+    """The rollup rows of ``persons`` as what each of their recipients could be released: the
+    person rollup for programmes, the enterprise rollup for employers.
+
+    With ``persons`` None, every person's rows are streamed in person order (programme rows
+    first, then enterprise rows) and those of persons without recipients skipped.
+    """
+    for table, query in ((PERSON, PERSON_ROWS), (ENTERPRISE, ENTERPRISE_ROWS)):
+        if persons is None:
+            query = query.order_by(table.c.person_id).execution_options(yield_per=STREAM_ROWS)
+        else:
+            query = query.where(table.c.person_id.in_(persons))
+        for person, unit, day, behaviour, methodology, *amounts in session.execute(query):
+            recipients = recipients_of.get(person, ())
+            if table is PERSON:
+                for recipient in recipients:
+                    if recipient[0] == "programme":
+                        yield (
+                            person,
+                            recipient,
+                            unit,
+                            day,
+                            behaviour,
+                            methodology,
+                            (*amounts, 0, 0, 0),
+                        )
+            elif ("enterprise", unit) in recipients:
+                yield (
+                    person,
+                    ("enterprise", unit),
+                    unit,
+                    day,
+                    behaviour,
+                    methodology,
+                    tuple(amounts),
                 )
-    return rows
 
 
 def _stored_keys(session: Session, persons: Sequence[str]) -> set[PresenceKey]:

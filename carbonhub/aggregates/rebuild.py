@@ -8,7 +8,7 @@ person-level rollup, a person at a time, with set-based writes.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import date
 from itertools import groupby
 from typing import Any
@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from carbonhub.aggregates.maintenance import ENTERPRISE, PERSON
+from carbonhub.aggregates.maintenance import PERSON, contributions
 from carbonhub.aggregates.presence import CounterKey, Days, base_of, counter_changes, day_bit
-from carbonhub.aggregates.rules import Coverage, ReleaseRules
+from carbonhub.aggregates.rules import Coverage, Recipient, ReleaseRules, covered
 from carbonhub.aggregates.store import (
     PRESENCE,
     PRESENCE_COLUMNS,
@@ -33,8 +33,8 @@ from carbonhub.aggregates.store import (
 from carbonhub.bulk import BulkWriter
 
 FLUSH_ROWS = 20_000
-# (recipient, unit, day, behaviour, methodology, amounts)
-Contribution = tuple[tuple[str, str], str, date, str, str, tuple[int, ...]]
+# (recipient, unit, day, behaviour, methodology, amounts): a contribution without its person
+PersonRow = tuple[Recipient, str, date, str, str, tuple[int, ...]]
 
 
 def rebuild_released(session: Session, rules: ReleaseRules) -> None:
@@ -50,11 +50,11 @@ def rebuild_released(session: Session, rules: ReleaseRules) -> None:
     presence: list[tuple[object, ...]] = []
     writer = BulkWriter(session)
     seasons: dict[tuple[str, str], Any] = {}
-    for person_id, contributions in _by_person(session, coverage):
+    for person_id, rows in _by_person(session, coverage):
         days: dict[PresenceKey, Days] = defaultdict(dict)
-        for recipient, unit, day, behaviour, methodology, amounts in contributions:
+        for recipient, unit, day, behaviour, methodology, amounts in rows:
             category = rules.category(behaviour)
-            if not _covered(coverage[person_id], recipient, day, category):
+            if not covered(coverage[person_id], recipient, day, category):
                 continue
             row = sums[(*recipient, unit, day, behaviour, methodology)]
             for i, amount in enumerate(amounts):
@@ -84,76 +84,12 @@ def rebuild_released(session: Session, rules: ReleaseRules) -> None:
     add_counts(session, counts)
 
 
-def _covered(
-    coverage: Sequence[Coverage], recipient: tuple[str, str], day: date, category: str
-) -> bool:
-    return any(c.recipient == recipient and c.covers(day, category) for c in coverage)
-
-
 def _by_person(
     session: Session, coverage: dict[str, list[Coverage]]
-) -> Iterator[tuple[str, list[Contribution]]]:
-    """Each consenting person's rollup rows as contributions to every recipient they could be
-    released to, in person order (programme rows first, then enterprise rows)."""
-    programmes = {
-        person_id: {c.recipient for c in counted if c.recipient[0] == "programme"}
-        for person_id, counted in coverage.items()
-    }
-    for rows in (_programme_rows(session, programmes), _enterprise_rows(session, set(coverage))):
-        for person_id, grouped in groupby(rows, key=lambda r: r[0]):
-            yield person_id, [r[1] for r in grouped]
-
-
-def _programme_rows(
-    session: Session, recipients: dict[str, set[tuple[str, str]]]
-) -> Iterator[tuple[str, Contribution]]:
-    query = (
-        select(
-            PERSON.c.person_id,
-            PERSON.c.region_code,
-            PERSON.c.local_date,
-            PERSON.c.behaviour_code,
-            PERSON.c.methodology_key,
-            PERSON.c.entries,
-            PERSON.c.quantity_milli,
-            PERSON.c.reduction_mg,
-        )
-        .order_by(PERSON.c.person_id)
-        .execution_options(yield_per=FLUSH_ROWS)
-    )
-    for person_id, region, day, behaviour, methodology, entries, quantity, mg in session.execute(
-        query
-    ):
-        for recipient in recipients.get(person_id, ()):
-            yield (
-                person_id,
-                (recipient, region, day, behaviour, methodology, (entries, quantity, mg, 0, 0, 0)),
-            )
-
-
-def _enterprise_rows(session: Session, persons: set[str]) -> Iterator[tuple[str, Contribution]]:
-    query = (
-        select(
-            ENTERPRISE.c.person_id,
-            ENTERPRISE.c.enterprise_id,
-            ENTERPRISE.c.local_date,
-            ENTERPRISE.c.behaviour_code,
-            ENTERPRISE.c.methodology_key,
-            ENTERPRISE.c.entries,
-            ENTERPRISE.c.quantity_milli,
-            ENTERPRISE.c.reduction_mg,
-            ENTERPRISE.c.project_emission_mg,
-            ENTERPRISE.c.business_entries,
-            ENTERPRISE.c.business_project_emission_mg,
-        )
-        .order_by(ENTERPRISE.c.person_id)
-        .execution_options(yield_per=FLUSH_ROWS)
-    )
-    for row in session.execute(query):
-        person_id: str = row[0]
-        if person_id in persons:
-            enterprise: str = row[1]
-            yield (
-                person_id,
-                (("enterprise", enterprise), enterprise, row[2], row[3], row[4], tuple(row[5:])),
-            )
+) -> Iterator[tuple[str, list[PersonRow]]]:
+    """Each consenting person's contributions, a person at a time (a person can come twice:
+    once with their programme rows, once with their enterprise rows)."""
+    recipients_of = {p: {c.recipient for c in counted} for p, counted in coverage.items()}
+    rows = contributions(session, recipients_of, None)
+    for person_id, grouped in groupby(rows, key=lambda r: r[0]):
+        yield person_id, [r[1:] for r in grouped]

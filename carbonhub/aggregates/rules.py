@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -32,6 +32,11 @@ class Coverage:
     def covers(self, day: date, category: str) -> bool:
         """Whether the consent releases a row of ``category`` on ``day``."""
         return self.data_from <= day <= self.data_to and category in self.categories
+
+
+def covered(coverage: Sequence[Coverage], recipient: Recipient, day: date, category: str) -> bool:
+    """Whether any of the consents releases a row of ``category`` on ``day`` to ``recipient``."""
+    return any(c.recipient == recipient and c.covers(day, category) for c in coverage)
 
 
 class ReleaseRules:

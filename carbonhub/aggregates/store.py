@@ -101,8 +101,9 @@ class PresenceBatch:
         self.rules = rules
         self.keys = set(keys)
         stored = self._load()
-        all_years = set(years) | {y for by_year in stored.values() for y in by_year} | {2000}
-        self.base = base_of(sorted(all_years))
+        all_years = set(years) | {y for by_year in stored.values() for y in by_year}
+        # bit 0 is the earliest year held (any year when nothing is: no bit is set then)
+        self.base = base_of(sorted(all_years) or [2000])
         self.before: dict[PresenceKey, Days] = {}
         for key in self.keys:
             days: Days = {}

@@ -27,6 +27,7 @@ from carbonhub.models import (
     ReleasedDaily,
     ReleasedPending,
     ReleasedPresence,
+    table_of,
     utcnow,
 )
 from carbonhub.periods import Interval, Period
@@ -42,17 +43,9 @@ SEASON = Period(date(2023, 6, 15), date(2023, 10, 31), "season")
 def snapshot(hub: Hub) -> dict[str, set[tuple[Any, ...]]]:
     """Every released row that says something (zero sums and counts say nothing)."""
     with read_session(hub.engine) as session:
-        daily = {
-            tuple(r)
-            for r in session.execute(select(ReleasedDaily.__table__))  # type: ignore[attr-defined]
-            if any(r[6:])
-        }
-        counts = {
-            tuple(r)
-            for r in session.execute(select(ReleasedCount.__table__))  # type: ignore[attr-defined]
-            if r[-1]
-        }
-        presence = {tuple(r) for r in session.execute(select(ReleasedPresence.__table__))}  # type: ignore[attr-defined]
+        daily = {tuple(r) for r in session.execute(select(table_of(ReleasedDaily))) if any(r[6:])}
+        counts = {tuple(r) for r in session.execute(select(table_of(ReleasedCount))) if r[-1]}
+        presence = {tuple(r) for r in session.execute(select(table_of(ReleasedPresence)))}
     return {"daily": daily, "counts": counts, "presence": presence}
 
 
