@@ -16,7 +16,10 @@ Rules today (the OAuth and consent layers extend them here, not in resolvers):
   aggregates over residents with a regional-statistics consent in force at read time.
 
 Reports aggregate only consented contributions whoever reads them (operators included): a
-report is a release, and what it may contain does not depend on who asks.
+report is a release, and what it may contain does not depend on who asks. Those contributions
+are kept ahead of the reads, as the recipients' released aggregates
+(:mod:`carbonhub.consent.released` decides which consents count); this module decides who may
+read a report at all.
 """
 
 from __future__ import annotations
