@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlmodel import col
 
+from carbonhub.bulk import BulkWriter
 from carbonhub.db import write_session
 from carbonhub.errors import ConfigurationError
-from carbonhub.models import HubMetadata
+from carbonhub.models import HubMetadata, table_of
 from carbonhub.settings import Settings
 
 KEY_ROW = "connector_token_key"
@@ -70,6 +72,19 @@ def _development_key(engine: Engine) -> bytes:
                 "no CARBONHUB_TOKEN_ENCRYPTION_KEYS: provider tokens are encrypted with a key "
                 "kept in the database (development only)"
             )
-            row = HubMetadata(key=KEY_ROW, value=Fernet.generate_key().decode())
-            session.add(row)
+            # two hubs starting at once (the demo and its server) may both find no key:
+            # the first insert wins and both use its key
+            BulkWriter(session).insert_ignoring_conflicts(
+                table_of(HubMetadata),
+                ("key", "value"),
+                ("key",),
+                [(KEY_ROW, Fernet.generate_key().decode())],
+            )
+            return (
+                session.scalars(
+                    select(col(HubMetadata.value)).where(col(HubMetadata.key) == KEY_ROW)
+                )
+                .one()
+                .encode()
+            )
         return row.value.encode()

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+from sqlmodel import col
 
-from carbonhub.connectors.vault import TokenVault
+from carbonhub.connectors.vault import KEY_ROW, TokenVault, _development_key
+from carbonhub.db import is_sqlite
 from carbonhub.errors import ConfigurationError
+from carbonhub.models import HubMetadata
 from carbonhub.settings import Environment, Settings
 
 
@@ -55,3 +62,31 @@ def test_given_configured_keys_that_are_not_fernet_keys_then_the_error_says_so(h
 
     with pytest.raises(ConfigurationError, match="Fernet keys"):
         TokenVault.for_hub(hub.engine, settings)
+
+
+def test_given_two_hubs_creating_the_development_key_at_once_then_both_use_the_first(hub):
+    if is_sqlite(hub.engine):
+        pytest.skip("SQLite serialises writers: there is no concurrent first key to race")
+    with Session(hub.engine) as session, session.begin():
+        session.execute(delete(HubMetadata).where(col(HubMetadata.key) == KEY_ROW))
+    first_key = Fernet.generate_key().decode()
+    first = Session(hub.engine)
+    first.begin()
+    first.add(HubMetadata(key=KEY_ROW, value=first_key))
+    first.flush()  # the first hub's key, not committed yet
+    found: list[object] = []
+
+    def second() -> None:
+        try:
+            found.append(_development_key(hub.engine).decode())
+        except Exception as exc:  # what the race used to raise
+            found.append(exc)
+
+    racer = threading.Thread(target=second)
+    racer.start()
+    racer.join(timeout=0.5)  # it waits for the first transaction
+    first.commit()
+    first.close()
+    racer.join(timeout=10)
+
+    assert found == [first_key]
