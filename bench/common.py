@@ -148,10 +148,16 @@ def _schema_url(base_url: str, schema: str) -> str:
 
 @contextmanager
 def fresh_database(
-    backend: str, postgres_url: str, *, keep: bool = False, **engine_options: Any
+    backend: str,
+    postgres_url: str,
+    *,
+    keep: bool = False,
+    reuse: str | None = None,
+    **engine_options: Any,
 ) -> Iterator[BenchDatabase]:
     """A new SQLite file or PostgreSQL schema, migrated, removed on exit (a PostgreSQL schema
-    is kept when ``keep``: drop it by hand with ``DROP SCHEMA <name> CASCADE``)."""
+    is kept when ``keep``: drop it by hand with ``DROP SCHEMA <name> CASCADE``). ``reuse``
+    names a PostgreSQL schema kept by an earlier run: it is opened as it is and kept."""
     if backend == "sqlite":
         with tempfile.TemporaryDirectory(prefix="carbonhub-bench-") as folder:
             path = Path(folder) / "bench.db"
@@ -164,14 +170,17 @@ def fresh_database(
             finally:
                 engine.dispose()
         return
-    schema = f"carbonhub_bench_{uuid.uuid4().hex[:10]}"
+    schema = reuse or f"carbonhub_bench_{uuid.uuid4().hex[:10]}"
+    keep = keep or reuse is not None
     admin = create_db_engine(postgres_url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    if reuse is None:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     url = _schema_url(postgres_url, schema)
     engine = create_db_engine(url, **engine_options)
     try:
-        prepare_database(engine)
+        if reuse is None:
+            prepare_database(engine)
         hub = open_hub(Settings(database_url=url), engine=engine, upgrade=False)
         yield BenchDatabase(backend, url, engine, hub, f"schema {schema}")
     finally:
