@@ -11,23 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, func, select
+from sqlalchemy import Engine, and_, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from carbonhub.aggregates import partition_key
 from carbonhub.methodology import Catalogue
 from carbonhub.models import ReleasedCount, ReleasedDaily, table_of
 from carbonhub.periods import Period
-from carbonhub.reports.figures import Cell
-from carbonhub.reports.scope import category_of, mapped, step_expression
+from carbonhub.reports.figures import Cell, Travel
+from carbonhub.reports.sums import Key, SumsRequest, derive, plan, read_bases
 
 DAILY = table_of(ReleasedDaily)
 COUNT = table_of(ReleasedCount)
-Key = tuple[str, ...]
 
 
 class Scope(StrEnum):
@@ -41,7 +40,8 @@ class Scope(StrEnum):
 @dataclass(frozen=True, slots=True)
 class GridSpec:
     """One grid: ``node`` (units ``leaves`` in the sums), split by ``children`` (child node ->
-    its leaves) and ``steps`` if given, over ``period``, in ``scope``."""
+    its leaves) and ``steps`` if given, over ``period``, in ``scope``. With ``any_methodology``
+    the grid only says which cells have rows under any methodology (its participants are 0)."""
 
     node: str
     leaves: Sequence[str]
@@ -49,6 +49,23 @@ class GridSpec:
     children: Mapping[str, Sequence[str]] | None = None
     steps: Sequence[Period] = ()
     scope: Scope = Scope.ALL
+    any_methodology: bool = False
+
+    def sums_request(self) -> SumsRequest:
+        """What the grid needs of the daily sums."""
+        leaf_to_child = (
+            None
+            if self.children is None
+            else {leaf: c for c, leaves in self.children.items() for leaf in leaves}
+        )
+        return SumsRequest(
+            tuple(sorted(self.leaves)),
+            self.period,
+            tuple(self.steps),
+            leaf_to_child,
+            self.scope.value,
+            self.any_methodology,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,82 +81,93 @@ class Released:
     def cells(self, spec: GridSpec) -> dict[Key, Cell]:
         """Sums and distinct participants per cell of the grid; the one cell of a grid without
         splits is keyed ``()`` and is zero when empty."""
+        return self.cells_of([spec])[0]
+
+    def cells_of(self, specs: Sequence[GridSpec]) -> list[dict[Key, Cell]]:
+        """The cells of every grid, read in two statements: the sums (:mod:`.sums`) and the
+        distinct-person counters."""
+        requests = [spec.sums_request() for spec in specs]
+        bases, served_by = plan(requests)
         with Session(self.engine) as session:
-            totals = self._totals(session, spec)
-            persons = self._participants(session, spec)
-        cells: dict[Key, Cell] = {}
-        for key in set(totals) | set(persons):
-            mg, entries, quantity = totals.get(key, (0, 0, 0))
-            label = key[-1] if key else ""
-            cells[key] = Cell(label, mg, persons.get(key, 0), entries, quantity)
-        if spec.children is None and not spec.steps and spec.scope is Scope.ALL:
-            cells.setdefault((), Cell("", 0, 0, 0))
-        return cells
+            rows = read_bases(session, DAILY, self.recipient, self.methodology_key, bases)
+            persons = self._participants(session, specs)
+        grids = []
+        for spec, request, base, counted in zip(specs, requests, served_by, persons, strict=True):
+            totals = derive(request, bases[base], rows[base], self.catalogue)
+            cells: dict[Key, Cell] = {}
+            for key in set(totals) | set(counted):
+                mg, entries, quantity, project, business, business_project = totals.get(
+                    key, (0, 0, 0, 0, 0, 0)
+                )
+                label = key[-1] if key else ""
+                cells[key] = Cell(
+                    label,
+                    mg,
+                    counted.get(key, 0),
+                    entries,
+                    quantity,
+                    Travel(project, business, business_project),
+                )
+            if spec.children is None and not spec.steps and spec.scope is Scope.ALL:
+                cells.setdefault((), Cell("", 0, 0, 0))
+            grids.append(cells)
+        return grids
 
-    def _totals(self, session: Session, spec: GridSpec) -> dict[Key, tuple[int, int, int]]:
-        keys: list[ColumnElement[Any]] = []
-        if spec.children is not None:
-            leaf_to_child = {leaf: c for c, leaves in spec.children.items() for leaf in leaves}
-            keys.append(mapped(DAILY.c.unit, leaf_to_child))
-        if spec.steps:
-            keys.append(step_expression(DAILY.c.local_date, spec.steps))
-        if spec.scope is Scope.CATEGORY:
-            keys.append(category_of(DAILY.c.behaviour_code, self.catalogue))
-        elif spec.scope is Scope.BEHAVIOUR:
-            keys.append(DAILY.c.behaviour_code)
-        labelled = [k.label(f"k{i}") for i, k in enumerate(keys)]
-        query = select(
-            *labelled,
-            func.coalesce(func.sum(DAILY.c.reduction_mg), 0),
-            func.coalesce(func.sum(DAILY.c.entries), 0),
-            func.coalesce(func.sum(DAILY.c.quantity_milli), 0),
-        ).where(
-            DAILY.c.recipient_kind == self.recipient[0],
-            DAILY.c.recipient_id == self.recipient[1],
-            DAILY.c.methodology_key == self.methodology_key,
-            DAILY.c.local_date.between(spec.period.start, spec.period.end),
-            DAILY.c.unit.in_(list(spec.leaves)),
-        )
-        if keys:
-            query = query.group_by(*labelled)
-        result: dict[Key, tuple[int, int, int]] = {}
-        for row in session.execute(query):
-            mg, n, q = row[len(keys) :]
-            if keys or n:
-                result[_key(row[: len(keys)])] = (int(mg), int(n), int(q))
-        return result
-
-    def _participants(self, session: Session, spec: GridSpec) -> dict[Key, int]:
-        nodes = list(spec.children) if spec.children is not None else [spec.node]
-        if spec.steps:
-            labels = {self._partition(step): step.label for step in spec.steps}
-        else:
-            labels = {self._partition(spec.period): ""}
-        query = select(COUNT.c.node, COUNT.c.partition, COUNT.c.scope, COUNT.c.persons).where(
-            COUNT.c.recipient_kind == self.recipient[0],
-            COUNT.c.recipient_id == self.recipient[1],
-            COUNT.c.methodology_key == self.methodology_key,
-            COUNT.c.node.in_(nodes),
-            COUNT.c.partition.in_(list(labels)),
-            COUNT.c.persons > 0,
-        )
-        if spec.scope is Scope.ALL:
-            query = query.where(COUNT.c.scope == "all")
-        else:
-            query = query.where(
-                COUNT.c.scope.like("c:%" if spec.scope is Scope.CATEGORY else "b:%")
+    def _participants(self, session: Session, specs: Sequence[GridSpec]) -> list[dict[Key, int]]:
+        """Distinct persons per cell of each grid, from the counters, in one statement: the
+        grids' (nodes, scope kind) pairs each with the partitions they read."""
+        labels: list[dict[str, str]] = []
+        wanted: dict[tuple[tuple[str, ...], Scope], set[str]] = {}
+        for spec in specs:
+            steps = spec.steps or (spec.period,)
+            labels.append(
+                {self._partition(step): step.label if spec.steps else "" for step in steps}
             )
-        result: dict[Key, int] = {}
-        for node, partition, scope, persons in session.execute(query):
-            key: list[str] = []
-            if spec.children is not None:
-                key.append(node)
-            if spec.steps:
-                key.append(labels[partition])
-            if spec.scope is not Scope.ALL:
-                key.append(scope[2:])
-            result[tuple(key)] = int(persons)
+            if not spec.any_methodology:
+                wanted.setdefault((_nodes(spec), spec.scope), set()).update(labels[-1])
+        result: list[dict[Key, int]] = [{} for _ in specs]
+        if not wanted:
+            return result
+        found: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        for node, partition, scope, persons in session.execute(self._counters(wanted)):
+            found.setdefault((node, partition), []).append((scope, int(persons)))
+        for index, spec in enumerate(specs):
+            if spec.any_methodology:
+                continue
+            for node in _nodes(spec):
+                for partition, label in labels[index].items():
+                    for scope, persons in found.get((node, partition), ()):
+                        if _scope_kind(scope) is not spec.scope:
+                            continue
+                        key: list[str] = []
+                        if spec.children is not None:
+                            key.append(node)
+                        if spec.steps:
+                            key.append(label)
+                        if spec.scope is not Scope.ALL:
+                            key.append(scope[2:])
+                        result[index][tuple(key)] = persons
         return result
+
+    def _counters(self, wanted: Mapping[tuple[tuple[str, ...], Scope], set[str]]) -> Select[Any]:
+        c = COUNT.c
+        kinds = {Scope.ALL: c.scope == "all", Scope.CATEGORY: c.scope.like("c:%")}
+        return select(c.node, c.partition, c.scope, c.persons).where(
+            c.recipient_kind == self.recipient[0],
+            c.recipient_id == self.recipient[1],
+            c.methodology_key == self.methodology_key,
+            c.persons > 0,
+            or_(
+                *(
+                    and_(
+                        c.node.in_(nodes),
+                        c.partition.in_(sorted(partitions)),
+                        kinds.get(scope, c.scope.like("b:%")),
+                    )
+                    for (nodes, scope), partitions in wanted.items()
+                )
+            ),
+        )
 
     def _partition(self, period: Period) -> str:
         key = partition_key(period, self.season)
@@ -149,5 +177,11 @@ class Released:
         return key
 
 
-def _key(values: Sequence[object]) -> Key:
-    return tuple(v.isoformat() if isinstance(v, date) else str(v) for v in values)
+def _nodes(spec: GridSpec) -> tuple[str, ...]:
+    return tuple(spec.children) if spec.children is not None else (spec.node,)
+
+
+def _scope_kind(scope: str) -> Scope:
+    if scope == "all":
+        return Scope.ALL
+    return Scope.CATEGORY if scope.startswith("c:") else Scope.BEHAVIOUR

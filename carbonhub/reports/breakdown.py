@@ -10,15 +10,18 @@ report, so callers pay only for what they ask.
 
 from __future__ import annotations
 
+import copy
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from carbonhub.methodology import Catalogue, Methodology
 from carbonhub.periods import Interval, Period
-from carbonhub.reports.aggregation import GridSpec, Key, Released, Scope
+from carbonhub.reports.aggregation import GridSpec, Released, Scope
 from carbonhub.reports.figures import Cell, Figure
 from carbonhub.reports.partitions import (
     Partition,
@@ -29,8 +32,25 @@ from carbonhub.reports.partitions import (
     partition_of,
 )
 from carbonhub.reports.privacy import EMPTY, Decisions, Group, protect_group, union_withheld
+from carbonhub.reports.sums import Key
 
 Memberships = list[tuple[Group, str]]
+
+
+class Part(StrEnum):
+    """What a caller will ask of a report; the grids of all parts wanted are read at once."""
+
+    TOTAL = "total"
+    CATEGORIES = "by_category"
+    BEHAVIOURS = "by_behaviour"
+    CHILDREN = "children"
+    DAYS = "series_day"
+    WEEKS = "series_week"
+    MONTHS = "series_month"
+    SCOPE3 = "scope3"  # an enterprise report's Scope 3 estimates
+
+
+SERIES = {Part.DAYS: Interval.DAY, Part.WEEKS: Interval.WEEK, Part.MONTHS: Interval.MONTH}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +86,14 @@ class BreakdownReport(ABC):
         self._grids: dict[tuple[Any, ...], dict[Key, Cell]] = {}
         self._decisions = Decisions(k)
         self._total: Figure | None = None
+        self._wanted: frozenset[Part] = frozenset({Part.TOTAL})
+        self._planning: dict[tuple[Any, ...], GridSpec] | None = None
+        self._planned = False
+        self._reading = threading.Lock()
+
+    def want(self, parts: Iterable[Part]) -> None:
+        """Declare what will be asked, so that the first read fetches all of it in one go."""
+        self._wanted = frozenset(parts) | {Part.TOTAL}
 
     @property
     @abstractmethod
@@ -84,9 +112,10 @@ class BreakdownReport(ABC):
     def parent_unit(self) -> str | None:
         """The unit directly above this report's (its parent region), if any."""
 
-    @abstractmethod
     def active_behaviours(self) -> set[str]:
         """Behaviours with activity in scope under any methodology (non-personal codes)."""
+        cells = self.grid(self.unit, self.period, scope=Scope.BEHAVIOUR, any_methodology=True)
+        return {key[0] for key in cells}
 
     # -- the grid -------------------------------------------------------------------------
 
@@ -98,15 +127,60 @@ class BreakdownReport(ABC):
         by_child: bool = False,
         steps: Sequence[Period] = (),
         scope: Scope = Scope.ALL,
+        any_methodology: bool = False,
     ) -> dict[Key, Cell]:
         """Cells of ``unit`` over ``period``, keyed by (child?, step label?, scope key?)."""
-        memo = (unit, period.start, period.end, by_child, tuple(steps), scope)
+        memo = (unit, period.start, period.end, by_child, tuple(steps), scope, any_methodology)
         found = self._grids.get(memo)
-        if found is None:
-            children = {c: self.leaves_of(c) for c in self.child_units(unit)} if by_child else None
-            spec = GridSpec(unit, self.leaves_of(unit), period, children, tuple(steps), scope)
-            found = self._grids[memo] = self.released.cells(spec)
-        return found
+        if found is not None:
+            return found
+        children = {c: self.leaves_of(c) for c in self.child_units(unit)} if by_child else None
+        spec = GridSpec(
+            unit, self.leaves_of(unit), period, children, tuple(steps), scope, any_methodology
+        )
+        if self._planning is not None:
+            self._planning.setdefault(memo, spec)
+            return {}
+        with self._reading:
+            if memo not in self._grids:
+                self._read({memo: spec})
+        return self._grids[memo]
+
+    def _read(self, specs: dict[tuple[Any, ...], GridSpec]) -> None:
+        """Read the grids asked for, and on the first read every grid of the parts wanted."""
+        if not self._planned:
+            self._planned = True
+            specs = self._plan() | specs
+        missing = [(memo, spec) for memo, spec in specs.items() if memo not in self._grids]
+        grids = self.released.cells_of([spec for _, spec in missing])
+        for (memo, _), cells in zip(missing, grids, strict=True):
+            self._grids[memo] = cells
+
+    def _plan(self) -> dict[tuple[Any, ...], GridSpec]:
+        """The grids the wanted parts read, found by producing them on a copy whose grids are
+        all empty: which grids a part reads depends on its period and units, never on data."""
+        probe = copy.copy(self)
+        probe._grids = {}
+        probe._decisions = Decisions(self.k)
+        probe._total = None
+        probe._planning = {}
+        for part in sorted(self._wanted):
+            probe.produce(part)
+        return probe._planning
+
+    def produce(self, part: Part) -> object:
+        """The released figures of one part."""
+        if part is Part.TOTAL:
+            return self.total()
+        if part is Part.CATEGORIES:
+            return self.by_category()
+        if part is Part.BEHAVIOURS:
+            return self.by_behaviour()
+        if part is Part.CHILDREN:
+            return self.children()
+        if part in SERIES:
+            return self.series(SERIES[part])
+        return None  # a part of another kind of report
 
     def raw_total(self) -> Cell:
         """The report's total before privacy rules."""

@@ -12,14 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
+from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from carbonhub.methodology import Catalogue, Methodology
 from carbonhub.models import Employment, ReleasedPresence, table_of
 from carbonhub.periods import Interval, Period
-from carbonhub.reports.aggregation import DAILY, Released
-from carbonhub.reports.breakdown import BehaviourFigure, BreakdownReport, SeriesFigure
+from carbonhub.reports.aggregation import Released, Scope
+from carbonhub.reports.breakdown import BehaviourFigure, BreakdownReport, Part, SeriesFigure
 from carbonhub.reports.figures import Figure
 
 EMPLOYMENT = table_of(Employment)
@@ -55,7 +55,8 @@ class EsgReport(BreakdownReport):
         self.enterprise_id = enterprise_id
         self.season = season
         self.unit = enterprise_id
-        self._contributors: int | None = None
+        # shared with the copy that plans the report's reads (a dict is copied by reference)
+        self._counted: dict[str, int] = {}
         self._released = Released(
             engine, ("enterprise", enterprise_id), methodology.key, season, catalogue
         )
@@ -66,13 +67,6 @@ class EsgReport(BreakdownReport):
 
     def leaves_of(self, unit: str) -> list[str]:
         return [self.enterprise_id]
-
-    def _mine(self) -> tuple[ColumnElement[bool], ...]:
-        return (
-            DAILY.c.recipient_kind == "enterprise",
-            DAILY.c.recipient_id == self.enterprise_id,
-            DAILY.c.local_date.between(self.period.start, self.period.end),
-        )
 
     def child_units(self, unit: str) -> list[str]:
         return []
@@ -103,15 +97,15 @@ class EsgReport(BreakdownReport):
         Counted over every period and methodology, so that no choice of either releases
         anything about a small enterprise's few consenting employees.
         """
-        if self._contributors is None:
+        if "contributors" not in self._counted:
             # a person has presence rows only while some consented day of theirs has entries
             query = select(func.count(func.distinct(PRESENCE.c.person_id))).where(
                 PRESENCE.c.recipient_kind == "enterprise",
                 PRESENCE.c.recipient_id == self.enterprise_id,
             )
             with Session(self.engine) as session:
-                self._contributors = int(session.execute(query).scalar_one())
-        return self._contributors < self.k
+                self._counted["contributors"] = int(session.execute(query).scalar_one())
+        return self._counted["contributors"] < self.k
 
     def total(self) -> Figure:
         return Figure.withheld("") if self.few_contributors() else super().total()
@@ -135,12 +129,6 @@ class EsgReport(BreakdownReport):
         query = select(func.count(func.distinct(EMPLOYMENT.c.person_id))).where(overlaps)
         with Session(self.engine) as session:
             return int(session.execute(query).scalar_one())
-
-    def active_behaviours(self) -> set[str]:
-        with Session(self.engine) as session:
-            return set(
-                session.scalars(select(DAILY.c.behaviour_code).where(*self._mine()).distinct())
-            )
 
     def scope3(self) -> Scope3Estimate | None:
         """Categories 6 and 7, gross, from project-emission factors; None when nothing is released.
@@ -185,24 +173,19 @@ class EsgReport(BreakdownReport):
 
     def _travel_sums(self, travel: list[str]) -> dict[str, tuple[int, int, int, int]]:
         """Per transport behaviour: trips, project emissions, business trips and their emissions."""
-        r = DAILY
-        query = (
-            select(
-                r.c.behaviour_code,
-                func.sum(r.c.entries),
-                func.sum(r.c.project_emission_mg),
-                func.sum(r.c.business_entries),
-                func.sum(r.c.business_project_emission_mg),
+        cells = self.grid(self.unit, self.period, scope=Scope.BEHAVIOUR)
+        return {
+            code: (
+                cell.entries,
+                cell.travel.project_emission_mg,
+                cell.travel.business_entries,
+                cell.travel.business_project_emission_mg,
             )
-            .where(
-                *self._mine(),
-                r.c.methodology_key == self.methodology.key,
-                r.c.behaviour_code.in_(travel),
-            )
-            .group_by(r.c.behaviour_code)
-        )
-        with Session(self.engine) as session:
-            return {
-                code: (int(n), int(pe), int(bn), int(bpe))
-                for code, n, pe, bn, bpe in session.execute(query)
-            }
+            for (code,), cell in cells.items()
+            if code in travel
+        }
+
+    def produce(self, part: Part) -> object:
+        if part is Part.SCOPE3:
+            return self.scope3()
+        return super().produce(part)

@@ -20,6 +20,19 @@ def grams(mg: int) -> Decimal:
 
 
 @dataclass(frozen=True, slots=True)
+class Travel:
+    """Project emissions of a cell's trips (Scope 3 estimates): all, and those marked business
+    travel with their count."""
+
+    project_emission_mg: int = 0
+    business_entries: int = 0
+    business_project_emission_mg: int = 0
+
+
+NO_TRAVEL = Travel()
+
+
+@dataclass(frozen=True, slots=True)
 class Cell:
     """Raw aggregates of one report cell, before privacy rules are applied."""
 
@@ -28,6 +41,7 @@ class Cell:
     participants: int
     entries: int
     quantity_milli: int = 0
+    travel: Travel = NO_TRAVEL
 
 
 @dataclass(frozen=True, slots=True)

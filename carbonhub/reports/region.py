@@ -7,13 +7,12 @@ both kept in step with the ledger and the consents, so a report reads a few hund
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
 from carbonhub.actors import RegionTree
 from carbonhub.methodology import Catalogue, Methodology
 from carbonhub.periods import Period
-from carbonhub.reports.aggregation import DAILY, Released
+from carbonhub.reports.aggregation import Released
 from carbonhub.reports.breakdown import BreakdownReport
 
 
@@ -70,14 +69,3 @@ class RegionReport(BreakdownReport):
             programme_region=self.programme_region,
             season=self.season,
         )
-
-    def active_behaviours(self) -> set[str]:
-        """Behaviours of the contributing (consenting) residents, under any methodology."""
-        where = (
-            DAILY.c.recipient_kind == "programme",
-            DAILY.c.recipient_id == self.programme_region,
-            DAILY.c.local_date.between(self.period.start, self.period.end),
-            DAILY.c.unit.in_(list(self.districts)),
-        )
-        with Session(self.engine) as session:
-            return set(session.scalars(select(DAILY.c.behaviour_code).where(*where).distinct()))

@@ -13,11 +13,29 @@ from carbonhub.consent.released import catch_up
 from carbonhub.db import write_session
 from carbonhub.errors import InvalidInput
 from carbonhub.hub import Hub
-from carbonhub.periods import Period, local_date, parse_period
+from carbonhub.periods import Interval, Period, local_date, parse_period
 from carbonhub.reports import resolve_compared
+from carbonhub.reports.breakdown import Part
 from carbonhub.reports.partitions import report_period
 
 MAX_PAGE = 500
+
+# which report part each field of a report (or of one of its comparisons) reads
+FIELD_PARTS = {
+    "suppressed": Part.TOTAL,
+    "totalReductionKg": Part.TOTAL,
+    "participants": Part.TOTAL,
+    "entries": Part.TOTAL,
+    "coverage": Part.TOTAL,
+    "scope3": Part.SCOPE3,
+    "byCategory": Part.CATEGORIES,
+    "byBehaviour": Part.BEHAVIOURS,
+    "topBehaviours": Part.BEHAVIOURS,
+    "notCovered": Part.BEHAVIOURS,
+    "children": Part.CHILDREN,
+    "byMonth": Part.MONTHS,
+}
+SERIES_PARTS = {Interval.DAY: Part.DAYS, Interval.WEEK: Part.WEEKS, Interval.MONTH: Part.MONTHS}
 
 
 def period_argument(
@@ -105,3 +123,25 @@ def check_compared(hub: Hub, selections: Iterable[Any]) -> None:
             if references:  # an empty list is the compare field's own error, when it resolves
                 resolve_compared(hub.registry, [str(r) for r in references])
         check_compared(hub, getattr(selection, "selections", None) or [])
+
+
+def fields_wanted(info: Any) -> set[Part]:
+    """The report parts asked for below the field being resolved."""
+    return wanted_parts(s for field in info.selected_fields for s in field.selections)
+
+
+def wanted_parts(selections: Iterable[Any]) -> set[Part]:
+    """The report parts a selection set asks for (through fragments too, not into ``compare``,
+    whose reports are planned on their own), so that a report reads them all at once."""
+    parts: set[Part] = set()
+    for selection in selections:
+        name = getattr(selection, "name", None)
+        arguments = getattr(selection, "arguments", None)
+        if arguments is None:  # a fragment: its fields belong to the same report
+            parts |= wanted_parts(getattr(selection, "selections", None) or [])
+        elif name == "series":
+            interval = str(arguments.get("interval") or Interval.MONTH).lower()
+            parts.add(SERIES_PARTS.get(Interval(interval), Part.MONTHS))
+        elif name in FIELD_PARTS:
+            parts.add(FIELD_PARTS[name])
+    return parts

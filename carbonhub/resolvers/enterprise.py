@@ -9,7 +9,12 @@ from carbonhub.errors import NotFound
 from carbonhub.models import Enterprise
 from carbonhub.reports import EsgReport, choose_methodology
 from carbonhub.resolvers.access import log_release
-from carbonhub.resolvers.common import catch_up_consents, report_period_argument, season_of
+from carbonhub.resolvers.common import (
+    catch_up_consents,
+    fields_wanted,
+    report_period_argument,
+    season_of,
+)
 from carbonhub.resolvers.context import Info, in_thread
 
 
@@ -57,6 +62,7 @@ async def released_esg_report(
 ) -> EsgReport:
     """The ESG report, its release recorded in the access log."""
     report = esg_report(info, enterprise, period, start, end, methodology)
+    report.want(fields_wanted(info))
     await in_thread(catch_up_consents, info.context.hub, info.context.now)
     total = await in_thread(report.total)
     await log_release(

@@ -18,6 +18,7 @@ from carbonhub import reports as domain
 from carbonhub.periods import Interval as DomainInterval
 from carbonhub.reports import Figure, kg
 from carbonhub.resolvers import region as region_resolvers
+from carbonhub.resolvers.common import fields_wanted
 from carbonhub.resolvers.context import Info, in_thread
 from carbonhub.schema.reference import BehaviourCategory, BehaviourType, Methodology, behaviour_type
 from carbonhub.schema.region import Region
@@ -240,8 +241,10 @@ def comparisons(
     """The report under each methodology asked for."""
     chosen = domain.resolve_compared(info.context.hub.registry, [str(m) for m in methodologies])
     result = []
+    wanted = fields_wanted(info)
     for m in chosen:
         other = report.under(m)
+        other.want(wanted)
         result.append(MethodologyComparison(report=other, totals=Once(other.total)))
     return result
 
