@@ -15,10 +15,11 @@ from decimal import Decimal
 from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from carbonhub.aggregates import ALL_TIME
 from carbonhub.methodology import Catalogue, Methodology
 from carbonhub.models import Employment, ReleasedPresence, table_of
 from carbonhub.periods import Interval, Period
-from carbonhub.reports.aggregation import Released, Scope
+from carbonhub.reports.aggregation import COUNT, Released, Scope
 from carbonhub.reports.breakdown import BehaviourFigure, BreakdownReport, Part, SeriesFigure
 from carbonhub.reports.figures import Figure
 
@@ -98,14 +99,30 @@ class EsgReport(BreakdownReport):
         anything about a small enterprise's few consenting employees.
         """
         if "contributors" not in self._counted:
-            # a person has presence rows only while some consented day of theirs has entries
-            query = select(func.count(func.distinct(PRESENCE.c.person_id))).where(
-                PRESENCE.c.recipient_kind == "enterprise",
-                PRESENCE.c.recipient_id == self.enterprise_id,
-            )
             with Session(self.engine) as session:
-                self._counted["contributors"] = int(session.execute(query).scalar_one())
+                self._counted["contributors"] = self._contributors(session)
         return self._counted["contributors"] < self.k
+
+    def _contributors(self, session: Session) -> int:
+        """The most persons any one methodology counts over all time (an index probe of the
+        counters); only when that is under k, the exact number of distinct persons with
+        presence under any methodology (a small enterprise's few rows)."""
+        counted = select(func.max(COUNT.c.persons)).where(
+            COUNT.c.recipient_kind == "enterprise",
+            COUNT.c.recipient_id == self.enterprise_id,
+            COUNT.c.node == self.enterprise_id,
+            COUNT.c.partition == ALL_TIME,
+            COUNT.c.scope == "all",
+        )
+        most = int(session.execute(counted).scalar_one() or 0)
+        if most >= self.k:
+            return most  # at least that many distinct persons: enough to decide
+        # a person has presence rows only while some consented day of theirs has entries
+        exact = select(func.count(func.distinct(PRESENCE.c.person_id))).where(
+            PRESENCE.c.recipient_kind == "enterprise",
+            PRESENCE.c.recipient_id == self.enterprise_id,
+        )
+        return int(session.execute(exact).scalar_one())
 
     def total(self) -> Figure:
         return Figure.withheld("") if self.few_contributors() else super().total()

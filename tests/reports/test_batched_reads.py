@@ -26,7 +26,16 @@ from carbonhub.reports.sums import SumsRequest, plan, serves
 from carbonhub.resolvers.common import catch_up_consents, season_of
 from tests.reports.conftest import EXAMPLES
 from tests.reports.grid_reference import grid_alone
-from tests.reports.worlds import BEIJING, DISTRICTS, METHODOLOGIES, Plan, World, plans
+from tests.reports.worlds import (
+    BEIJING,
+    DISTRICTS,
+    METHODOLOGIES,
+    EventPlan,
+    PersonPlan,
+    Plan,
+    World,
+    plans,
+)
 
 EVERY_PART = frozenset(Part)
 PERIODS = (month(2023, 7), quarter(2023, 3), year(2023), day(date(2023, 7, 14)))
@@ -171,17 +180,23 @@ def test_given_every_part_wanted_when_a_district_report_is_produced_then_it_read
     assert len(statements) == 2, statements
 
 
-def test_given_an_enterprise_report_when_every_part_is_produced_then_it_reads_in_three_statements(
-    hub: Hub, make_enterprise: Callable[..., str]
+def test_given_an_enterprise_with_enough_contributors_when_every_part_is_produced_then_it_reads_in_three_statements(
+    hub: Hub, world: Callable[[Plan], World]
 ) -> None:
-    report = esg_report(hub, make_enterprise(), month(2023, 7), METHODOLOGIES[0])
+    employees = tuple(PersonPlan(DISTRICTS[0], True, True) for _ in range(12))
+    bike = tuple(
+        EventPlan(i, "transport.bike_share", date(2023, 7, 1 + i), 5, 4) for i in range(12)
+    )
+    built = world(Plan(employees, bike))
+    report = esg_report(hub, built.employer, month(2023, 7), METHODOLOGIES[0])
     report.want(EVERY_PART)
 
     with counted_statements(hub) as statements:
         produce_all(report)
 
-    # the contributing employees (any period), then the grids' sums and their counters
+    # the contributors (a probe of the all-time counters), then the sums and the counters
     assert len(statements) == 3, statements
+    assert report.total().participants == 12
 
 
 def test_given_a_month_split_by_quarter_then_one_base_serves_the_month_the_quarter_and_its_months() -> (
