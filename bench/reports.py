@@ -69,7 +69,9 @@ file):
 Each report runs once unlogged (warm-up) and once with every statement recorded (figures
 compared; statement shapes and driver time kept), then ``--repeat`` times (default 5), GraphQL
 and raw SQL interleaved; medians are compared. Targets, per report: GraphQL median <= 3x the
-raw SQL median, and under 100 ms. On PostgreSQL the slowest statement of each side is then
+raw SQL median, and under 100 ms. Each timed run also asks ``{ __typename }`` with the same
+token: the *floor*, what any request costs before a report does anything (HTTP, token check,
+access policy, GraphQL), printed beside the ratio. On PostgreSQL the slowest statement of each side is then
 run under ``EXPLAIN (ANALYZE, BUFFERS)``.
 
 Run::
@@ -733,6 +735,10 @@ class Subject:
     compare: Callable[[dict[str, Any], dict[str, list[Any]]], Comparison]
 
 
+# The fixed cost of any request with the same token: HTTP, token check, GraphQL, no report.
+FLOOR_QUERY = "{ __typename }"
+
+
 def measure(
     subjects: Sequence[Subject],
     http: httpx.Client,
@@ -784,6 +790,7 @@ def measure(
             "_slowest_graphql": max(queries, key=lambda e: e.seconds),
             "_slowest_raw": max(raw_log, key=lambda e: e.seconds),
             "graphql_seconds": [],
+            "floor_seconds": [],
             "raw_seconds": [],
             "graphql_statements_per_run": [],
             "_raw_statement_seconds": {name: [] for name in s.raw.statements},
@@ -797,6 +804,7 @@ def measure(
             answer(body, s.path)
             result["graphql_seconds"].append(seconds)
             result["graphql_statements_per_run"].append(count[0])
+            result["floor_seconds"].append(ask(http, FLOOR_QUERY, headers)[1])
             with stopwatch() as elapsed:
                 _, per_statement = run_raw(raw_engine, s.raw)
             result["raw_seconds"].append(elapsed())
@@ -806,6 +814,7 @@ def measure(
         result = results[s.name]
         result["graphql_median"] = median(result["graphql_seconds"])
         result["raw_median"] = median(result["raw_seconds"])
+        result["floor_median"] = median(result["floor_seconds"])
         result["ratio"] = result["graphql_median"] / result["raw_median"]
         result["ratio_met"] = result["ratio"] <= TARGET_RATIO
         result["latency_met"] = result["graphql_median"] < TARGET_SECONDS
@@ -1142,6 +1151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "GraphQL",
                 "raw SQL",
                 "ratio",
+                "floor",
                 "statements",
                 "<= 3x",
                 "< 100 ms",
@@ -1156,6 +1166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     fmt_seconds(m["graphql_median"]),
                     fmt_seconds(m["raw_median"]),
                     f"{m['ratio']:.2f}x",
+                    fmt_seconds(m["floor_median"]),
                     f"{m['graphql_queries']} (+{m['graphql_transaction_statements']}) vs "
                     f"{m['raw_statements']}",
                     verdict(m["ratio_met"]),
