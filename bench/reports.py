@@ -880,6 +880,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             access_token_minutes=60,
             sync_interval_s=0,
             token_encryption_keys=Fernet.generate_key().decode(),
+            rate_limit_enabled=False,  # one client from 127.0.0.1: the limiter would answer 429
         )
         hub = open_hub(settings, upgrade=False)
         try:
