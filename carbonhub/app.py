@@ -8,21 +8,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from carbonhub.auth import InvalidToken, Principal, TokenAuthenticator
 from carbonhub.auth.account_pages import account_routes
+from carbonhub.auth.documents import (
+    client_kind_of,
+    document_id,
+    registered_body,
+    requested_id,
+    required_kinds,
+)
 from carbonhub.auth.endpoints import OAuthEndpoints
 from carbonhub.auth.pages import Pages
 from carbonhub.auth.server import HubAuthorizationServer
@@ -30,27 +41,186 @@ from carbonhub.connectors.scheduler import SyncScheduler
 from carbonhub.connectors.service import Connectors
 from carbonhub.connectors.web import ConnectorPages
 from carbonhub.consent.centre import consent_centre_routes, registration_consent
-from carbonhub.db import DatabaseUnavailable, check_reachable, current_revision, head_revision
+from carbonhub.db import (
+    DatabaseUnavailable,
+    check_reachable,
+    current_revision,
+    head_revision,
+    read_session,
+)
+from carbonhub.errors import InvalidInput
 from carbonhub.exports.routes import report_routes
 from carbonhub.hub import Hub, open_hub
+from carbonhub.ratelimit import RateLimitMiddleware
 from carbonhub.resolvers.context import Context
-from carbonhub.schema import schema
+from carbonhub.schema import schema_for
+from carbonhub.schema.limits import GraphQLLimits
 from carbonhub.settings import Settings
+from carbonhub.telemetry import TelemetryMiddleware, start_telemetry, stop_telemetry
+
+
+class DocumentRefused(HTTPException):
+    """A request's document id or text that the trusted-documents rules refuse."""
+
+    def __init__(self, status: int, reason: str, code: str) -> None:
+        super().__init__(status, reason)
+        self.code = code
+
+
+class TrustedDocuments:
+    """Documents sent by id, and the clients that may run registered documents only.
+
+    A request names a document by ``extensions.persistedQuery.sha256Hash`` (Apollo) or
+    ``documentId`` (``sha256:<hex>``); its body comes from the calling client's manifest
+    (:mod:`carbonhub.auth.documents`). With text and an id both given, the id must be the text's
+    digest. A client of a kind in ``trusted_documents_required_for`` runs registered documents
+    only, whether it sends their ids or their text.
+    """
+
+    def __init__(self, hub: Hub) -> None:
+        self.engine = hub.engine
+        self.required = required_kinds(hub.settings.trusted_documents_required_for)
+
+    async def resolve(self, request: Request, data: GraphQLRequestData) -> GraphQLRequestData:
+        """The request with its document's text, or :class:`DocumentRefused`."""
+        principal: Principal = request.scope["state"]["principal"]
+        try:
+            wanted = requested_id(data.extensions, await _document_id_field(request))
+        except InvalidInput as exc:
+            raise DocumentRefused(400, str(exc), "BAD_REQUEST") from exc
+        if wanted is None and data.query is None:
+            return data  # strawberry answers "no query" itself
+        wanted = wanted or document_id(data.query or "")
+        if data.query is not None and document_id(data.query) != wanted:
+            raise DocumentRefused(
+                400, "the document id is not the SHA-256 of the text", "BAD_REQUEST"
+            )
+        required = client_kind_of(principal) in self.required
+        if data.query is not None and not required:
+            return data
+        body = await run_in_threadpool(self._registered, principal.client_id, wanted)
+        if body is None:
+            if data.query is not None:
+                raise DocumentRefused(
+                    403,
+                    "this client runs registered documents only; this one is not in its manifest",
+                    "PERSISTED_QUERY_REQUIRED",
+                )
+            raise DocumentRefused(
+                400,
+                f"no document {wanted} is registered for this client",
+                "PERSISTED_QUERY_NOT_FOUND",
+            )
+        return dataclasses.replace(data, query=body)
+
+    def _registered(self, client_id: str | None, wanted: str) -> str | None:
+        with read_session(self.engine) as session:
+            return registered_body(session, client_id, wanted)
+
+
+async def _document_id_field(request: Request) -> str | None:
+    """The GraphQL-over-HTTP ``documentId`` of a request (query string or JSON body), if any."""
+    if request.method == "GET":
+        return request.query_params.get("documentId")
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        return None  # strawberry refuses the body itself
+    value = body.get("documentId") if isinstance(body, dict) else None
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput("documentId must be a string")
+    return value
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
-    """Strawberry's ASGI view with carbonhub's context."""
+    """Strawberry's ASGI view with carbonhub's context and limits.
+
+    The schema enforces the hub's GraphQL limits (one schema per limits value, shared by every
+    app with the same settings). A body larger than ``graphql_max_body_bytes`` is refused with
+    413 before it is read in full; what strawberry refuses before GraphQL runs (a batch, a bad
+    body) is answered as a GraphQL error, never as plain text. Batching stays off, and so do
+    WebSocket subprotocols: the schema has no subscriptions.
+    """
+
+    class BodyTooLarge(Exception):
+        """The request body went past the limit while it was being read."""
 
     def __init__(self, hub: Hub, connectors: Connectors) -> None:
-        production = hub.settings.is_production
+        settings = hub.settings
+        production = settings.is_production
         super().__init__(
-            schema,
+            schema_for(GraphQLLimits.from_settings(settings)),
             graphql_ide=None if production else "graphiql",
             allow_queries_via_get=not production,
             multipart_uploads_enabled=False,
+            subscription_protocols=(),
         )
         self.hub = hub
         self.connectors = connectors
+        self.max_body_bytes = settings.graphql_max_body_bytes
+        self.documents = TrustedDocuments(hub)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        response = await self._answer(scope, receive)
+        await response(scope, receive, send)
+
+    async def _answer(self, scope: Scope, receive: Receive) -> Response:
+        declared = Request(scope).headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            return self._too_large()
+        try:
+            return await self.run(Request(scope, receive=self._capped(receive)))
+        except self.BodyTooLarge:
+            return self._too_large()
+        except DocumentRefused as exc:
+            return self._error(exc.status_code, exc.reason, exc.code)
+        except HTTPException as exc:
+            codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
+            code = codes.get(exc.status_code, "BAD_REQUEST")
+            return self._error(exc.status_code, exc.reason, code)
+
+    def _capped(self, receive: Receive) -> Receive:
+        """``receive`` that raises :class:`BodyTooLarge` once the body passes the limit."""
+        received = 0
+
+        async def capped() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise self.BodyTooLarge
+            return message
+
+        return capped
+
+    def _too_large(self) -> Response:
+        message = f"the request body is larger than {self.max_body_bytes} bytes"
+        return self._error(413, message, "PAYLOAD_TOO_LARGE")
+
+    @staticmethod
+    def _error(status: int, message: str, code: str) -> Response:
+        body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+        return JSONResponse(body, status_code=status)
+
+    async def execute_operation(
+        self,
+        request: Any,
+        request_adapter: Any,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Any,
+    ) -> Any:
+        """Run the operation, after :class:`TrustedDocuments` has resolved or refused it."""
+        if not isinstance(request_data, list):
+            request_data = await self.documents.resolve(request, request_data)
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
 
     async def get_context(self, request: Any, response: Any) -> Context:
         principal: Principal = request.scope["state"]["principal"]
@@ -137,6 +307,8 @@ def create_app(
             checks["migrations"] = "ok" if at == head else f"database at {at}, code expects {head}"
         except DatabaseUnavailable as exc:
             checks["database"] = str(exc)
+            return checks
+        checks["signing_keys"] = hub.keys.readiness()
         return checks
 
     async def readyz(_request: Request) -> Response:
@@ -149,6 +321,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        start_telemetry()  # once per process; exports only when OTEL_EXPORTER_OTLP_ENDPOINT is set
         interval = hub.settings.sync_interval_s
         pulling = any(c.info.pull for c in connectors.registry.all())
         task = None
@@ -161,9 +334,14 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await run_in_threadpool(stop_telemetry)  # exports what is buffered
 
     app = Starlette(
         lifespan=lifespan,
+        middleware=[
+            Middleware(TelemetryMiddleware),  # outermost: spans and access log of every answer
+            Middleware(RateLimitMiddleware, settings=hub.settings),
+        ],
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),

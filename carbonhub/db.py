@@ -24,6 +24,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session
 
 from carbonhub.errors import CarbonhubError
+from carbonhub.telemetry.sql import instrument_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -58,10 +59,12 @@ def create_db_engine(url: str, **options: Any) -> Engine:
         # pysqlite's own transaction handling defers BEGIN; take it over so that a write
         # transaction holds the lock from its first statement (no upgrade deadlocks).
         event.listen(engine, "begin", _sqlite_begin)
+        instrument_engine(engine)
         return engine
     options.setdefault("pool_pre_ping", True)
     engine = create_engine(url, **options)
     event.listen(engine, "connect", _postgresql_session)
+    instrument_engine(engine)
     return engine
 
 

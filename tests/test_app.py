@@ -3,6 +3,7 @@
 from starlette.testclient import TestClient
 
 from carbonhub.app import create_app
+from carbonhub.auth.keys import generate_signing_key
 from carbonhub.db import head_revision
 from carbonhub.hub import open_hub
 
@@ -14,7 +15,22 @@ def test_healthz_says_the_process_is_up(client):
 def test_readyz_checks_the_database_and_migrations(client):
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok", "migrations": "ok"}
+    assert response.json()["checks"] == {"database": "ok", "migrations": "ok", "signing_keys": "ok"}
+
+
+def test_readyz_is_not_ready_when_the_signing_key_file_can_no_longer_be_read(hub, tmp_path):
+    key_file = tmp_path / "signing.pem"
+    key_file.write_bytes(generate_signing_key().key.as_pem(private=True))
+    with_file = open_hub(
+        hub.settings.model_copy(update={"signing_key_file": key_file}),
+        engine=hub.engine,
+        upgrade=False,
+    )
+    with TestClient(create_app(hub=with_file)) as client:
+        key_file.unlink()
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["signing_keys"].startswith("signing keys not loaded")
 
 
 def test_readyz_is_not_ready_when_the_database_is_at_another_migration(hub, unknown_revision):

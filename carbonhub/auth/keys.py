@@ -18,6 +18,7 @@ from typing import Any
 
 from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col
 
 from carbonhub.db import read_session, write_session
@@ -152,6 +153,15 @@ class KeyRing:
             public.update({"kid": k.kid, "alg": k.algorithm, "use": "sig"})
             keys.append(public)
         return {"keys": keys}
+
+    def readiness(self) -> str:
+        """``ok`` when the signing keys load now, else why not: for ``/readyz``. (A probe every
+        few seconds re-reads them, which also picks up a rotation early.)"""
+        try:
+            self.load()
+        except (OSError, ValueError, SQLAlchemyError) as exc:  # unreadable file, bad key, no db
+            return f"signing keys not loaded: {type(exc).__name__}: {exc}"
+        return "ok" if self._signing is not None else "no signing key"
 
     def load(self) -> None:
         """Read the keys now, generating and storing the first one if there is none."""

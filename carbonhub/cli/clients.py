@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 from sqlalchemy import select, update
 from sqlmodel import col
 
 from carbonhub.auth.clients import create_client
+from carbonhub.auth.documents import parse_manifest, register_manifest
 from carbonhub.auth.keys import rotate_signing_key
 from carbonhub.auth.scopes import ClientKind
 from carbonhub.auth.server import revoke_grant
@@ -103,6 +105,26 @@ def revoke(client_id: str, database_url: str | None) -> None:
         for grant_id in list(grants):
             revoke_grant(session, grant_id, "client revoked by an operator", now)
     click.echo(f"revoked {client_id}")
+
+
+@clients.command("documents")
+@click.argument("client_id")
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Drop the client's documents not in this manifest.")
+@database_option
+def documents(client_id: str, manifest: Path, replace: bool, database_url: str | None) -> None:
+    """Register a client's trusted documents (Apollo persisted-query manifest or {id: body})."""
+    try:
+        operations = parse_manifest(manifest.read_text(encoding="utf-8"))
+    except CarbonhubError as exc:
+        fail(str(exc))
+    with opened_hub(settings_for(database_url)) as hub:
+        try:
+            with write_session(hub.engine) as session:
+                total = register_manifest(session, client_id, operations, replace=replace)
+        except CarbonhubError as exc:
+            fail(str(exc))
+    click.echo(f"{len(operations)} documents registered; {client_id} has {total}")
 
 
 @click.group()

@@ -19,15 +19,20 @@ from carbonhub.cli.simulate import simulate
 from carbonhub.db import DatabaseUnavailable, create_db_engine, redact_url, write_session
 from carbonhub.errors import CarbonhubError
 from carbonhub.hub import prepare_database
+from carbonhub.telemetry import TraceFormatter, start_telemetry, stop_telemetry
 
 
 @click.group()
 @click.version_option(__version__, prog_name="carbonhub")
 def main() -> None:
     """carbonhub: the data hub of carbon-inclusive (碳普惠) programmes."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()  # lines logged inside a span end with its trace id
+    handler.setFormatter(TraceFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     for chatty in ("httpx", "httpx2", "httpcore", "httpcore2"):  # one line per request
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    if start_telemetry():  # OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set
+        click.get_current_context().call_on_close(stop_telemetry)
 
 
 main.add_command(clients)
@@ -56,7 +61,8 @@ def serve(host: str, port: int, database_url: str | None) -> None:
         except CarbonhubError as exc:  # e.g. an enabled connector that is not installed
             fail(str(exc))
         click.echo(f"carbonhub serving {url} at http://{host}:{port}/graphql", err=True)
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        # carbonhub.access logs every request without its query string; uvicorn's would not
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 
 @main.command()
@@ -88,7 +94,7 @@ def demo(
         urls = ", ".join(f"{slug} {url}" for slug, url in providers.urls.items())
         click.echo(f"provider simulators (link accounts at /connectors/accounts): {urls}", err=True)
         click.echo(f"GraphiQL: http://{host}:{port}/graphql", err=True)
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 
 @main.group()

@@ -32,6 +32,7 @@ from carbonhub.ledger import BehaviourEvent, LedgerPoster, Outcome
 from carbonhub.ledger.gate import IngestGate
 from carbonhub.ledger.state import key_chunks, one_of
 from carbonhub.models import LinkedAccount, QuarantinedEvent, table_of
+from carbonhub.telemetry import count_events, observe_sync_lag
 
 log = logging.getLogger(__name__)
 QUARANTINE = table_of(QuarantinedEvent)
@@ -134,7 +135,18 @@ class RecordIngest:
             ):
                 events.append(event)
                 positions.append((part, index))
+        # the records refused here; the ledger counts the events it is given itself
+        count_events(
+            (source.slug, r.outcome)
+            for done, (source, _) in zip(results, parts, strict=True)
+            for r in done.values()
+        )
         posted = self.poster.post_batch(session, events, gate=self.gate) if events else []
+        observe_sync_lag(
+            (e.source, (now - e.occurred_at).total_seconds())
+            for e, r in zip(events, posted, strict=True)
+            if r.outcome is Outcome.POSTED and now.tzinfo is not None
+        )
         for (part, index), outcome in zip(positions, posted, strict=True):
             reason = None if outcome.reason is None else outcome.reason.value
             kind = "rejected" if outcome.outcome is Outcome.REJECTED else outcome.outcome.value

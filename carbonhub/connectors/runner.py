@@ -44,6 +44,7 @@ from carbonhub.hub import Hub
 from carbonhub.ledger.state import key_chunks, one_of
 from carbonhub.models import LinkedAccount, SyncRun, utcnow
 from carbonhub.settings import Settings
+from carbonhub.telemetry import Traced, start_traced, traced
 
 log = logging.getLogger(__name__)
 LINGER_S = 0.05  # how long the committer waits for more pages to fill a transaction
@@ -85,6 +86,15 @@ class AccountSync:
     errors: int = 0
     retries: int = 0
     failure: str | None = None
+    span: Traced = field(default_factory=lambda: Traced(None))
+
+    def finish_span(self, status: str) -> None:
+        """End the account's span with its outcome and counts (once)."""
+        counts = {f"carbonhub.records.{k}": v for k, v in self.counts.as_json().items()}
+        self.span.finish(
+            {**counts, "carbonhub.sync.status": status, "carbonhub.sync.pages": self.pages,
+             "carbonhub.sync.errors": self.errors, "carbonhub.sync.retries": self.retries}
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +102,16 @@ class SyncReport:
     """What a sync did, per account (for the CLI and the scheduler's log)."""
 
     runs: tuple[SyncRunSummary, ...]
+
+    def span_attributes(self) -> dict[str, int]:
+        """The sync's totals, as its span's attributes."""
+        totals = {"carbonhub.sync.accounts": len(self.runs), "carbonhub.sync.failed": 0}
+        for run in self.runs:
+            totals["carbonhub.sync.failed"] += int(run.status != "ok")
+            for key in ("fetched", "posted", "duplicates", "quarantined", "rejected"):
+                name = f"carbonhub.records.{key}"
+                totals[name] = totals.get(name, 0) + run.counts.get(key, 0)
+        return totals
 
     @property
     def failed(self) -> list[SyncRunSummary]:
@@ -154,24 +174,27 @@ class SyncRunner:
         for slug in slugs:
             if not self.registry.get(slug).info.pull:
                 raise LinkFailed(f"{slug} does not pull; its provider pushes events")
-        accounts = self._accounts(slugs)
-        runs = self._start_runs(accounts)
-        queue: asyncio.Queue[_PageWork | None] = asyncio.Queue(maxsize=QUEUED_PAGES)
-        async with httpx.AsyncClient(transport=transport, trust_env=False) as http:
-            connectors = {slug: self.registry.get(slug).open(http) for slug in slugs}
-            committer = asyncio.create_task(self._commit_pages(queue, on_records))
-            limit = asyncio.Semaphore(self.hub.settings.sync_concurrency)
-            try:
-                syncs = await asyncio.gather(
-                    *(
-                        self._pull(a, connectors[a.connector], runs[a.id], queue, limit)
-                        for a in accounts
+        with traced("connector.sync", {"carbonhub.connectors": slugs}) as span:
+            accounts = self._accounts(slugs)
+            runs = self._start_runs(accounts)
+            queue: asyncio.Queue[_PageWork | None] = asyncio.Queue(maxsize=QUEUED_PAGES)
+            async with httpx.AsyncClient(transport=transport, trust_env=False) as http:
+                connectors = {slug: self.registry.get(slug).open(http) for slug in slugs}
+                committer = asyncio.create_task(self._commit_pages(queue, on_records))
+                limit = asyncio.Semaphore(self.hub.settings.sync_concurrency)
+                try:
+                    syncs = await asyncio.gather(
+                        *(
+                            self._pull(a, connectors[a.connector], runs[a.id], queue, limit)
+                            for a in accounts
+                        )
                     )
-                )
-            finally:
-                await queue.put(None)
-                await committer
-        return self._report(syncs)
+                finally:
+                    await queue.put(None)
+                    await committer
+            report = self._report(syncs)
+            span.set(report.span_attributes())
+        return report
 
     def _accounts(self, slugs: list[str]) -> list[LinkedAccount]:
         with read_session(self.hub.engine) as session:
@@ -195,7 +218,11 @@ class SyncRunner:
         limit: asyncio.Semaphore,
     ) -> AccountSync:
         async with limit:
-            sync = AccountSync(account, connector, run_id, account.cursor)
+            span = start_traced(
+                "connector.account_sync",
+                {"carbonhub.connector": account.connector, "carbonhub.sync.run_id": run_id},
+            )  # never the account nor its person: the run id leads an operator to both
+            sync = AccountSync(account, connector, run_id, account.cursor, span=span)
             sync.failure = None
             try:
                 await self._fetch_all(sync, queue)
@@ -301,6 +328,7 @@ class SyncRunner:
                 _record(run, sync, work.page.next_cursor)
                 if work.last:
                     self._close(account, run, sync, now)
+                    sync.finish_span(run.status)
 
     def _close(
         self, account: LinkedAccount, run: SyncRun, sync: AccountSync, now: datetime
@@ -364,6 +392,8 @@ class SyncRunner:
                     )
                 )
                 status.update((run_id or 0, value) for run_id, value in rows)
+        for s in syncs:  # an account whose last page was never committed
+            s.finish_span(status.get(s.run_id, "unknown"))
         return SyncReport(
             tuple(
                 SyncRunSummary(

@@ -24,6 +24,7 @@ from carbonhub.consent.released import catch_up
 from carbonhub.db import write_session
 from carbonhub.errors import CarbonhubError
 from carbonhub.models import HubMetadata, utcnow
+from carbonhub.telemetry import traced
 
 LEASE_KEY = "sync_lease"
 log = logging.getLogger(__name__)
@@ -41,7 +42,8 @@ class SyncScheduler:
         """Sleep an interval, sync if this process holds the lease, repeat."""
         while True:
             await asyncio.sleep(self.interval.total_seconds())
-            await self.run_once()
+            with traced("connector.scheduled_sync") as span:  # the sync's span is its child
+                span.set({"carbonhub.sync.lease_held": await self.run_once()})
 
     async def run_once(self) -> bool:
         """One scheduled sync (False when another process holds the lease)."""

@@ -35,6 +35,7 @@ from carbonhub.models import (
     Person,
 )
 from carbonhub.settings import Settings
+from carbonhub.telemetry import consent_changed
 
 RECIPIENT_OF_PURPOSE = {
     "esg_reporting": "enterprise",
@@ -145,6 +146,7 @@ class ConsentService:
             at=now,
         )
         issue_receipt(session, self.keys, self.settings, grant, categories, recipient_name, event)
+        consent_changed(session, event_type, terms.purpose)
         if previous is not None:
             append_event(
                 session,
@@ -186,6 +188,7 @@ class ConsentService:
         issue_receipt(
             session, self.keys, self.settings, state.grant, list(state.categories), recipient, event
         )
+        consent_changed(session, "revoked", state.grant.purpose)
         sync_person(session, self.release_rules, person_id, now)
         return self.state(session, person_id, consent_id, now)
 
@@ -220,6 +223,7 @@ class ConsentService:
         )
         name = self._recipient_name(session, grant.recipient_kind, grant.recipient_id)
         issue_receipt(session, self.keys, self.settings, grant, list(state.categories), name, event)
+        consent_changed(session, "terminated", grant.purpose)
         sync_person(session, self.release_rules, grant.person_id, now)
         return _state_of(session, grant, now)
 

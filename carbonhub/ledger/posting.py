@@ -71,6 +71,7 @@ from carbonhub.methodology import (
 )
 from carbonhub.models import LedgerEntry, LedgerHead, QuarantinedEvent, table_of, utcnow
 from carbonhub.periods import local_date
+from carbonhub.telemetry import record_outcomes, traced
 
 ENTRY_TABLE = table_of(LedgerEntry)
 ENTRY_COLUMNS = tuple(c.name for c in ENTRY_TABLE.columns if c.name != "id")
@@ -165,9 +166,12 @@ class LedgerPoster:
         gate: IngestGate | None = None,
     ) -> list[EventResult]:
         """Post one batch inside the caller's transaction (a sync run commits its cursor with it)."""
-        batch = _Batch(self, session, self.clock(), gate)
-        batch.run(raw_events)
-        return batch.finish()
+        with traced("ledger.post_batch", {"carbonhub.events.count": len(raw_events)}) as span:
+            batch = _Batch(self, session, self.clock(), gate)
+            batch.run(raw_events)
+            results = batch.finish()
+            record_outcomes(span, ((r.source, r.outcome.value) for r in results))
+        return results
 
 
 class _Batch:

@@ -12,6 +12,7 @@ from carbonhub.models.auth import (
     OAuthGrant,
     RefreshToken,
     ServerKey,
+    TrustedDocument,
 )
 from carbonhub.models.connectors import AccountLinkRequest, LinkedAccount, SyncRun
 from carbonhub.models.consent import (
@@ -75,6 +76,7 @@ __all__ = [
     "Residence",
     "ServerKey",
     "SyncRun",
+    "TrustedDocument",
     "UTCDateTime",
     "metadata",
     "table_of",

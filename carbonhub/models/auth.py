@@ -149,3 +149,19 @@ class ServerKey(SQLModel, table=True):
     public_jwk: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_moment())
     retired_at: datetime | None = Field(default=None, sa_column=_moment(nullable=True))
+
+
+class TrustedDocument(SQLModel, table=True):
+    """A GraphQL document registered for a client (its trusted-documents manifest).
+
+    ``document_id`` is the SHA-256 hex digest of ``body`` (UTF-8): a client may send the id
+    instead of the text, and a client whose kind must use trusted documents may run nothing else.
+    """
+
+    __tablename__ = "trusted_document"
+
+    client_id: str = Field(primary_key=True, foreign_key="oauth_client.client_id", max_length=64)
+    document_id: str = Field(primary_key=True, max_length=64)
+    body: str = Field(sa_type=Text)
+    operation_name: str | None = Field(default=None, max_length=200)
+    registered_at: datetime = Field(default_factory=utcnow, sa_column=_moment())

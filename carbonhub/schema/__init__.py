@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
+    MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
 from strawberry.federation import Schema
@@ -24,8 +25,19 @@ from carbonhub.resolvers import region as region_resolvers
 from carbonhub.resolvers.context import Info
 from carbonhub.schema.connectors import ConnectorMutation, ConnectorQuery
 from carbonhub.schema.consent import ConsentMutation
+from carbonhub.schema.cost import (
+    BEHAVIOURS,
+    CATEGORIES,
+    DEFAULT_PAGE,
+    METHODOLOGIES,
+    PROGRAMMES,
+    TOP_REGIONS,
+    list_size,
+    page,
+)
 from carbonhub.schema.enterprise import Enterprise
 from carbonhub.schema.errors import ErrorPolicy
+from carbonhub.schema.limits import DEFAULT_LIMITS, CostLimit, GraphQLLimits, validation_rules
 from carbonhub.schema.operator import (
     QuarantinedEvent,
     QuarantinedEventConnection,
@@ -38,12 +50,10 @@ from carbonhub.schema.region import Region
 from carbonhub.schema.reports import EsgReport, RegionReport
 from carbonhub.schema.rights import RightsMutation, RightsQuery
 from carbonhub.schema.settle import SettledWork, SettlingExecution
+from carbonhub.telemetry.graphql import GraphQLTracing
 
-MAX_DEPTH = 12
 CACHE_SIZE = 1024
-# Built once: a limiter built per request is a new rule class, and the validation cache
-# (keyed by the rules) would never hit.
-VALIDATION_RULES = QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules
+SUGGESTION = " Did you mean"
 
 
 @strawberry.type
@@ -69,19 +79,24 @@ class Query(RightsQuery, ConnectorQuery):
     async def region(self, info: Info, code: strawberry.ID) -> Region:
         return Region.of(await region_resolvers.region(info, code))
 
-    @strawberry.field(description="The top-level regions.")
+    @strawberry.field(description="The top-level regions.", directives=[list_size(TOP_REGIONS)])
     async def regions(self, info: Info) -> list[Region]:
         return [Region.of(r) for r in await region_resolvers.top_regions(info)]
 
-    @strawberry.field(description="The behaviour catalogue.")
+    @strawberry.field(description="The behaviour catalogue.", directives=[list_size(BEHAVIOURS)])
     def behaviour_types(self, info: Info) -> list[BehaviourType]:
         return [BehaviourType.of(b) for b in info.context.hub.registry.catalogue.behaviours]
 
-    @strawberry.field(description="The 7 categories of T/ACEF 031-2022.")
+    @strawberry.field(
+        description="The 7 categories of T/ACEF 031-2022.", directives=[list_size(CATEGORIES)]
+    )
     def behaviour_categories(self, info: Info) -> list[BehaviourCategory]:
         return [BehaviourCategory.of(c) for c in info.context.hub.registry.catalogue.categories]
 
-    @strawberry.field(description="Every registered methodology version.")
+    @strawberry.field(
+        description="Every registered methodology version.",
+        directives=[list_size(METHODOLOGIES)],
+    )
     def methodologies(self, info: Info) -> list[Methodology]:
         return [Methodology.of(m) for m in info.context.hub.registry.all()]
 
@@ -89,11 +104,17 @@ class Query(RightsQuery, ConnectorQuery):
     def methodology(self, info: Info, id: strawberry.ID) -> Methodology:
         return Methodology.of(info.context.hub.registry.resolve(id))
 
-    @strawberry.field(description="The carbon-inclusion programmes.")
+    @strawberry.field(
+        description="The carbon-inclusion programmes.", directives=[list_size(PROGRAMMES)]
+    )
     def programmes(self, info: Info) -> list[Programme]:
         return [Programme.of(p) for p in info.context.hub.programmes.all()]
 
-    @guarded(Scope.ADMIN, description="Events the ledger refused, with reasons (operators).")
+    @guarded(
+        Scope.ADMIN,
+        description="Events the ledger refused, with reasons (operators).",
+        directives=[page(DEFAULT_PAGE, sized_fields=("edges",))],
+    )
     async def quarantined_events(
         self,
         info: Info,
@@ -145,25 +166,49 @@ class CarbonhubSchema(Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Domain and validation errors are answers, not faults: nothing to log here."""
+        """Domain and validation errors are answers, not faults: nothing to log here.
+
+        Every "Did you mean ...?" hint is cut off (strawberry's ``disable_field_suggestions``
+        cuts only those of unknown fields, not of arguments, types or enum values): with
+        introspection off, hints would give the schema away name by name.
+        """
+        for error in errors:
+            if SUGGESTION in error.message:
+                error.message = error.message.split(SUGGESTION)[0].rstrip()
 
 
-def build_schema() -> Schema:
-    """The federated schema with carbonhub's error policy, caches and depth limit."""
+def build_schema(limits: GraphQLLimits = DEFAULT_LIMITS) -> Schema:
+    """The federated schema with carbonhub's error policy, caches and ``limits``.
+
+    Extensions run in this order: the error policy sees everything the others raise; the
+    token limit applies while parsing; the limit rules join validation (built once per limits
+    value, so the validation cache hits); the cost limit prices what validation accepted.
+    """
+    rules = validation_rules(limits)
     return CarbonhubSchema(
         query=Query,
         mutation=Mutation,
         types=[RegionReport, EsgReport],
         extensions=[
+            GraphQLTracing,  # one span per operation, none per field (carbonhub.telemetry)
             ErrorPolicy,
             SettledWork,
-            lambda: AddValidationRules(VALIDATION_RULES),
+            lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+            lambda: AddValidationRules(list(rules)),
             lambda: ParserCache(maxsize=CACHE_SIZE),
             lambda: ValidationCache(maxsize=CACHE_SIZE),
+            lambda: CostLimit(max_cost=limits.max_cost),
         ],
         config=StrawberryConfig(disable_field_suggestions=True),
         execution_context_class=SettlingExecution,
     )
 
 
-schema = build_schema()
+@lru_cache(maxsize=8)
+def schema_for(limits: GraphQLLimits) -> Schema:
+    """The schema enforcing ``limits``, built once per limits value (apps share it)."""
+    return build_schema(limits)
+
+
+schema = schema_for(DEFAULT_LIMITS)
+"""The schema with the default limits (development): export-schema, exports, tests."""

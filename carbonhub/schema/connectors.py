@@ -19,6 +19,15 @@ from carbonhub.connectors.registry import LoadedConnector
 from carbonhub.connectors.service import IngestOutcome
 from carbonhub.resolvers import connectors as resolvers
 from carbonhub.resolvers.context import Info
+from carbonhub.schema.cost import (
+    BEHAVIOURS,
+    CATEGORIES,
+    CONNECTORS,
+    DEFAULT_PAGE,
+    INGEST_RECORDS,
+    list_size,
+    page,
+)
 from carbonhub.schema.permissions import guarded, guarded_mutation
 
 
@@ -28,8 +37,12 @@ class ConnectorInfo:
     name: str
     version: str
     description: str
-    behaviours: list[str] = strawberry.field(description="Behaviour codes it delivers.")
-    categories: list[str] = strawberry.field(description="What its ingest consent covers.")
+    behaviours: list[str] = strawberry.field(
+        description="Behaviour codes it delivers.", directives=[list_size(BEHAVIOURS)]
+    )
+    categories: list[str] = strawberry.field(
+        description="What its ingest consent covers.", directives=[list_size(CATEGORIES)]
+    )
     pull: bool = strawberry.field(description="carbonhub fetches from the provider's API.")
     push: bool = strawberry.field(description="The provider pushes signed events to the hub.")
 
@@ -71,7 +84,7 @@ class IngestCounts:
 class IngestResult:
     run_id: strawberry.ID
     counts: IngestCounts
-    results: list[RecordResult]
+    results: list[RecordResult] = strawberry.field(directives=[list_size(INGEST_RECORDS)])
 
     @classmethod
     def of(cls, outcome: IngestOutcome) -> IngestResult:
@@ -164,11 +177,18 @@ class SyncRun:
 
 @strawberry.type
 class ConnectorQuery:
-    @strawberry.field(description="The data providers' connectors enabled on this hub.")
+    @strawberry.field(
+        description="The data providers' connectors enabled on this hub.",
+        directives=[list_size(CONNECTORS)],
+    )
     def connectors(self, info: Info) -> list[ConnectorInfo]:
         return [ConnectorInfo.of(c) for c in resolvers.connectors_of(info).registry.all()]
 
-    @guarded(Scope.ADMIN, description="The latest sync runs, newest first (operators).")
+    @guarded(
+        Scope.ADMIN,
+        description="The latest sync runs, newest first (operators).",
+        directives=[page(DEFAULT_PAGE)],
+    )
     async def sync_runs(
         self, info: Info, connector: str | None = None, first: int = 50
     ) -> list[SyncRun]:

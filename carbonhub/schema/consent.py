@@ -11,6 +11,7 @@ from carbonhub.auth import Scope
 from carbonhub.consent.service import ConsentState
 from carbonhub.resolvers import consent as resolvers
 from carbonhub.resolvers.context import Info
+from carbonhub.schema.cost import CATEGORIES, RECEIPTS, list_size
 from carbonhub.schema.permissions import guarded_mutation
 
 
@@ -39,7 +40,7 @@ class Consent:
     )
     status_reason: str | None
     purpose: str
-    categories: list[str]
+    categories: list[str] = strawberry.field(directives=[list_size(CATEGORIES)])
     recipient: ConsentRecipient
     data_from: date
     data_to: date
@@ -69,7 +70,7 @@ class Consent:
             notice_sha256=g.notice_sha256,
         )
 
-    @strawberry.field
+    @strawberry.field(directives=[list_size(RECEIPTS)])
     async def receipts(self, info: Info) -> list[ConsentReceipt]:
         return [
             ConsentReceipt(id=strawberry.ID(r.id), issued_at=r.issued_at, jws=r.jws)
@@ -94,7 +95,7 @@ class ConsentRequest:
     id: strawberry.ID
     enterprise_id: strawberry.ID
     purpose: str
-    categories: list[str]
+    categories: list[str] = strawberry.field(directives=[list_size(CATEGORIES)])
     data_from: date
     data_to: date
     consent_expires_at: datetime
@@ -134,7 +135,7 @@ class AccessLogEntry:
     purpose: str
     what: str
     scope: str | None
-    categories: list[str]
+    categories: list[str] = strawberry.field(directives=[list_size(CATEGORIES)])
     period_from: date
     period_to: date
     persons: int

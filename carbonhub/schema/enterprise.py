@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.federation.schema_directives import Cost
 
 from carbonhub import models
 from carbonhub.auth import Scope
@@ -12,6 +13,7 @@ from carbonhub.resolvers import region as region_resolvers
 from carbonhub.resolvers.common import check_compared
 from carbonhub.resolvers.context import Info
 from carbonhub.schema.consent import ConsentRequest, ConsentRequestSummary
+from carbonhub.schema.cost import PERSONAL_ITEMS, REPORT_WEIGHT, list_size
 from carbonhub.schema.permissions import guarded
 from carbonhub.schema.region import FromDate, MethodologyArgument, PeriodText, Region, ToDate
 from carbonhub.schema.reports import EsgReport
@@ -44,6 +46,7 @@ class Enterprise:
     @guarded(
         Scope.ESG_READ,
         description="The enterprise's consent requests: how many asked and approved.",
+        directives=[list_size(PERSONAL_ITEMS)],
     )
     async def consent_requests(self, info: Info) -> list[ConsentRequestSummary]:
         return [
@@ -54,6 +57,7 @@ class Enterprise:
     @guarded(
         Scope.ESG_READ,
         description="Reductions of consenting employees' green behaviours (own enterprise).",
+        directives=[Cost(weight=REPORT_WEIGHT)],
     )
     async def esg_report(
         self,

@@ -2,7 +2,9 @@
 
 A :class:`~carbonhub.errors.CarbonhubError` is meant for the caller: its message is kept and
 ``extensions.code`` says what kind it is. Any other exception is an internal fault: the caller
-gets an error id, the log gets the traceback under that id. Nobody ever gets a traceback.
+gets an error id, the log gets the traceback under that id. Nobody ever gets a traceback, nor
+an exception's text: that holds for faults while parsing or validating too (strawberry would
+answer those with ``str(exception)``).
 """
 
 from __future__ import annotations
@@ -12,18 +14,28 @@ import uuid
 from collections.abc import Iterator
 
 from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from carbonhub.errors import CarbonhubError
 
 log = logging.getLogger("carbonhub.graphql")
+
+# what strawberry turns into an HTTP 400 itself: the request, not the hub, is at fault
+REQUEST_FAULTS = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
 
 
 class ErrorPolicy(SchemaExtension):
     """Give domain errors a code and mask internal ones."""
 
     def on_operation(self) -> Iterator[None]:
-        yield
+        try:
+            yield
+        except (GraphQLError, *REQUEST_FAULTS):
+            raise
+        except Exception as exc:  # a fault before execution: masked like one during it
+            raise self._masked(GraphQLError(str(exc), original_error=exc)) from None
         result = self.execution_context.result
         if result is None or not result.errors:
             return
@@ -34,8 +46,13 @@ class ErrorPolicy(SchemaExtension):
         original = error.original_error
         if original is None:
             return error  # syntax and validation errors: already meant for the caller
+        code = None
         if isinstance(original, CarbonhubError):
-            extensions = {**(error.extensions or {}), "code": original.code}
+            code = original.code
+        elif error.path is None and isinstance(original, GraphQLError | ValueError | TypeError):
+            code = "BAD_USER_INPUT"  # a variable's value does not fit its type (no field ran)
+        if code is not None:
+            extensions = {**(error.extensions or {}), "code": code}
             return GraphQLError(
                 error.message,
                 error.nodes,
@@ -45,8 +62,13 @@ class ErrorPolicy(SchemaExtension):
                 original,
                 extensions,
             )
+        return ErrorPolicy._masked(error)
+
+    @staticmethod
+    def _masked(error: GraphQLError) -> GraphQLError:
+        """``error`` as an internal fault: an error id for the caller, the traceback logged."""
         error_id = uuid.uuid4().hex[:12]
-        log.error("internal error %s at %s", error_id, error.path, exc_info=original)
+        log.error("internal error %s at %s", error_id, error.path, exc_info=error.original_error)
         return GraphQLError(
             f"internal error (id {error_id})",
             error.nodes,

@@ -10,6 +10,7 @@ federation SDL as ``@authenticated`` and ``@requiresScopes`` so a router can enf
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import strawberry
@@ -49,10 +50,14 @@ def _scopes_directive(scope: Scope) -> list[list[str]]:
     return alternatives
 
 
-def guarded(scope: Scope, *, description: str | None = None) -> Any:
-    """A field that needs ``scope``: the permission, ``@authenticated`` and ``@requiresScopes``."""
+def guarded(
+    scope: Scope, *, description: str | None = None, directives: Sequence[object] = ()
+) -> Any:
+    """A field that needs ``scope``: the permission, ``@authenticated`` and ``@requiresScopes``
+    (and any other ``directives``, e.g. ``@cost`` or ``@listSize``)."""
     return strawberry.federation.field(
         description=description,
+        directives=directives,
         permission_classes=[GUARDS[scope]],
         authenticated=True,
         requires_scopes=_scopes_directive(scope),

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import strawberry
+from strawberry.federation.schema_directives import Cost
 
 from carbonhub import models
 from carbonhub.auth import Scope
@@ -23,6 +24,14 @@ from carbonhub.schema.consent import (
     Consent,
     ConsentRequest,
     recipient_name,
+)
+from carbonhub.schema.cost import (
+    BEHAVIOURS,
+    DEFAULT_PAGE,
+    LEDGER_WEIGHT,
+    PERSONAL_ITEMS,
+    list_size,
+    page,
 )
 from carbonhub.schema.permissions import guarded
 from carbonhub.schema.reference import BehaviourType, Methodology, behaviour_type
@@ -161,7 +170,7 @@ class PersonLedger:
     async def total_reduction_kg(self) -> Decimal:
         return kg(await in_thread(self.ledger.total_mg))
 
-    @strawberry.field
+    @strawberry.field(directives=[list_size(BEHAVIOURS)])
     async def by_behaviour(self, info: Info) -> list[LedgerBehaviourTotal]:
         return [
             LedgerBehaviourTotal(
@@ -174,7 +183,7 @@ class PersonLedger:
             for t in await in_thread(self.ledger.by_behaviour)
         ]
 
-    @strawberry.field
+    @strawberry.field(directives=[page(DEFAULT_PAGE, sized_fields=("edges", "nodes"))])
     async def entries(self, first: int = 50, after: str | None = None) -> LedgerEntryConnection:
         page, more = await resolvers.ledger_entries(self.ledger, first, after)
         edges = [
@@ -217,7 +226,11 @@ class Person:
     async def home_region(self, info: Info) -> Region:
         return Region.of(await region_resolvers.region(info, self.home_region_code))
 
-    @guarded(Scope.LEDGER_READ, description="The person's carbon ledger (own ledger only).")
+    @guarded(
+        Scope.LEDGER_READ,
+        description="The person's carbon ledger (own ledger only).",
+        directives=[Cost(weight=LEDGER_WEIGHT)],
+    )
     def ledger(
         self,
         info: Info,
@@ -234,14 +247,22 @@ class Person:
     async def points(self, info: Info) -> Points:
         return Points.of(await resolvers.points(info, self.row))
 
-    @guarded(Scope.LEDGER_READ, description="Every consent the person gave, newest first.")
+    @guarded(
+        Scope.LEDGER_READ,
+        description="Every consent the person gave, newest first.",
+        directives=[list_size(PERSONAL_ITEMS)],
+    )
     async def consents(self, info: Info) -> list[Consent]:
         return [
             Consent.of(s, await recipient_name(info, s))
             for s in await consent_resolvers.consents(info, self.row)
         ]
 
-    @guarded(Scope.LEDGER_READ, description="Enterprises' consent requests awaiting an answer.")
+    @guarded(
+        Scope.LEDGER_READ,
+        description="Enterprises' consent requests awaiting an answer.",
+        directives=[list_size(PERSONAL_ITEMS)],
+    )
     async def consent_requests(self, info: Info) -> list[ConsentRequest]:
         return [
             ConsentRequest.of(r) for r in await consent_resolvers.pending_requests(info, self.row)
@@ -250,13 +271,16 @@ class Person:
     @guarded(
         Scope.LEDGER_READ,
         description="The person's accounts at data providers (linked, suspended or unlinked).",
+        directives=[list_size(PERSONAL_ITEMS)],
     )
     async def linked_accounts(self, info: Info) -> list[LinkedAccount]:
         rows = await connector_resolvers.person_linked_accounts(info, self.row)
         return [LinkedAccount.of(r) for r in rows]
 
     @guarded(
-        Scope.LEDGER_READ, description="Reads of the person's data and releases that involved them."
+        Scope.LEDGER_READ,
+        description="Reads of the person's data and releases that involved them.",
+        directives=[page(DEFAULT_PAGE)],
     )
     async def access_log(self, info: Info, first: int = 50) -> list[AccessLogEntry]:
         return [

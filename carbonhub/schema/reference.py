@@ -11,6 +11,7 @@ import strawberry
 from carbonhub import methodology as domain
 from carbonhub.resolvers import region as region_resolvers
 from carbonhub.resolvers.context import Info
+from carbonhub.schema.cost import BEHAVIOURS, UNITS, list_size
 
 if TYPE_CHECKING:
     from carbonhub.schema.region import Region
@@ -32,7 +33,10 @@ class BehaviourCategory:
             note=category.note,
         )
 
-    @strawberry.field(description="Behaviours of the catalogue in this category.")
+    @strawberry.field(
+        description="Behaviours of the catalogue in this category.",
+        directives=[list_size(BEHAVIOURS)],
+    )
     def behaviours(self, info: Info) -> list[BehaviourType]:
         catalogue = info.context.hub.registry.catalogue
         return [BehaviourType.of(b) for b in catalogue.behaviours if b.category == self.code]
@@ -44,7 +48,9 @@ class BehaviourType:
     category_code: str
     name_zh: str
     name_en: str
-    units: list[str] = strawberry.field(description="Units an event may report it in.")
+    units: list[str] = strawberry.field(
+        description="Units an event may report it in.", directives=[list_size(UNITS)]
+    )
     count_unit: str = strawberry.field(
         description="The unit one event counts as when not reported."
     )
@@ -135,8 +141,8 @@ class Methodology:
     effective_from: date
     effective_to: date | None
     note: str | None
-    factors: list[Factor]
-    caps: list[Cap]
+    factors: list[Factor] = strawberry.field(directives=[list_size(BEHAVIOURS)])
+    caps: list[Cap] = strawberry.field(directives=[list_size(BEHAVIOURS)])
 
     @strawberry.field
     def name(self) -> str:

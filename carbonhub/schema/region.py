@@ -6,12 +6,14 @@ from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry.federation.schema_directives import Cost
 
 from carbonhub import models
 from carbonhub.auth import Scope
 from carbonhub.resolvers import region as resolvers
 from carbonhub.resolvers.common import check_compared
 from carbonhub.resolvers.context import Info
+from carbonhub.schema.cost import CHILD_REGIONS, REPORT_WEIGHT, list_size
 from carbonhub.schema.permissions import guarded
 from carbonhub.schema.reference import Programme
 
@@ -73,7 +75,7 @@ class Region:
             return None
         return Region.of(await resolvers.region(info, self.parent_code))
 
-    @strawberry.field
+    @strawberry.field(directives=[list_size(CHILD_REGIONS)])
     async def children(self, info: Info) -> list[Region]:
         return [Region.of(r) for r in await resolvers.children(info, self.code)]
 
@@ -85,6 +87,7 @@ class Region:
     @guarded(
         Scope.REGION_READ,
         description="Reductions of the region and everything below it (agencies of its subtree).",
+        directives=[Cost(weight=REPORT_WEIGHT)],
     )
     async def report(
         self,

@@ -13,13 +13,28 @@ from decimal import Decimal
 from typing import Generic, TypeVar
 
 import strawberry
+from strawberry.federation.schema_directives import Cost
 
 from carbonhub import reports as domain
 from carbonhub.periods import Interval as DomainInterval
 from carbonhub.reports import Figure, kg
+from carbonhub.reports.scope import MAX_COMPARED
 from carbonhub.resolvers import region as region_resolvers
 from carbonhub.resolvers.common import fields_wanted
 from carbonhub.resolvers.context import Info, in_thread
+from carbonhub.schema.cost import (
+    BEHAVIOURS,
+    CATEGORIES,
+    CHILD_REGIONS,
+    MONTHS,
+    REPORT_WEIGHT,
+    SERIES_BY_INTERVAL,
+    SERIES_POINTS,
+    list_size,
+    one_per,
+    page,
+    sized_by,
+)
 from carbonhub.schema.reference import BehaviourCategory, BehaviourType, Methodology, behaviour_type
 from carbonhub.schema.region import Region
 
@@ -179,15 +194,17 @@ class ReductionReport:
     async def entries(self) -> int | None:
         return (await self.totals.get()).entries
 
-    @strawberry.field
+    @strawberry.field(directives=[list_size(CATEGORIES)])
     async def by_category(self, info: Info) -> list[CategoryRow]:
         return _category_rows(info, await in_thread(self.breakdown.by_category))
 
-    @strawberry.field
+    @strawberry.field(directives=[list_size(BEHAVIOURS)])
     async def by_behaviour(self, info: Info) -> list[BehaviourRow]:
         return _behaviour_rows(info, await in_thread(self.breakdown.by_behaviour))
 
-    @strawberry.field(description="Released behaviours with the largest reductions.")
+    @strawberry.field(
+        description="Released behaviours with the largest reductions.", directives=[page(5)]
+    )
     async def top_behaviours(self, info: Info, first: int = 5) -> list[BehaviourRow]:
         rows = [
             b
@@ -197,9 +214,15 @@ class ReductionReport:
         rows.sort(key=lambda b: -(b.figure.reduction_mg or 0))
         return _behaviour_rows(info, rows[: max(0, min(first, 50))])
 
-    @strawberry.field
+    @strawberry.field(
+        directives=[list_size(SERIES_POINTS)], metadata=sized_by("interval", SERIES_BY_INTERVAL)
+    )
     async def series(self, interval: Interval = DomainInterval.MONTH) -> list[SeriesPoint]:  # type: ignore[valid-type]
         return _series_points(await in_thread(self.breakdown.series, DomainInterval(interval)))
+
+
+# each methodology compared is a report computed again
+COMPARE_DIRECTIVES = [Cost(weight=REPORT_WEIGHT), list_size(MAX_COMPARED)]
 
 
 @strawberry.type(description="The same figures under one of several compared methodologies.")
@@ -224,12 +247,16 @@ class MethodologyComparison:
         return (await self.totals.get()).participants
 
     @strawberry.field(
-        description="Every active behaviour; those this methodology does not cover say so."
+        description="Every active behaviour; those this methodology does not cover say so.",
+        directives=[list_size(BEHAVIOURS)],
     )
     async def by_behaviour(self, info: Info) -> list[BehaviourRow]:
         return _behaviour_rows(info, await in_thread(self.report.by_behaviour))
 
-    @strawberry.field(description="Active behaviours this methodology gives no reduction for.")
+    @strawberry.field(
+        description="Active behaviours this methodology gives no reduction for.",
+        directives=[list_size(BEHAVIOURS)],
+    )
     async def not_covered(self, info: Info) -> list[BehaviourType]:
         rows = await in_thread(self.report.by_behaviour)
         return [behaviour_type(info, b.behaviour) for b in rows if not b.covered]
@@ -264,7 +291,9 @@ class RegionReport(ReductionReport):
     async def region(self, info: Info) -> Region:
         return Region.of(await region_resolvers.region(info, self.region_report.region_code))
 
-    @strawberry.field(description="Every region directly below this one.")
+    @strawberry.field(
+        description="Every region directly below this one.", directives=[list_size(CHILD_REGIONS)]
+    )
     async def children(self, info: Info) -> list[ChildRegionRow]:
         figures = await in_thread(self.region_report.children)
         regions = {
@@ -281,7 +310,11 @@ class RegionReport(ReductionReport):
             for f in figures
         ]
 
-    @strawberry.field(description="The same report under several methodologies, side by side.")
+    @strawberry.field(
+        description="The same report under several methodologies, side by side.",
+        directives=COMPARE_DIRECTIVES,
+        metadata=one_per("methodologies"),
+    )
     def compare(
         self, info: Info, methodologies: list[strawberry.ID]
     ) -> list[MethodologyComparison]:
@@ -325,7 +358,7 @@ class EsgReport(ReductionReport):
             return None
         return (Decimal(participants) / employees).quantize(Decimal("0.0001"))
 
-    @strawberry.field
+    @strawberry.field(directives=[list_size(MONTHS)])
     async def by_month(self) -> list[SeriesPoint]:
         return _series_points(await in_thread(self.esg_report.series, DomainInterval.MONTH))
 
@@ -345,7 +378,11 @@ class EsgReport(ReductionReport):
             method=estimate.method,
         )
 
-    @strawberry.field(description="The same report under several methodologies, side by side.")
+    @strawberry.field(
+        description="The same report under several methodologies, side by side.",
+        directives=COMPARE_DIRECTIVES,
+        metadata=one_per("methodologies"),
+    )
     def compare(
         self, info: Info, methodologies: list[strawberry.ID]
     ) -> list[MethodologyComparison]:

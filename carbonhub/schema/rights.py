@@ -25,6 +25,7 @@ from carbonhub.consent.rights import ErasureReport
 from carbonhub.reports import kg
 from carbonhub.resolvers import rights as resolvers
 from carbonhub.resolvers.context import Info
+from carbonhub.schema.cost import DEFAULT_PAGE, METHODOLOGIES, TABLES, list_size, page
 from carbonhub.schema.permissions import guarded, guarded_mutation
 from carbonhub.schema.person import LedgerEntry, PageInfo
 
@@ -110,8 +111,10 @@ class ErasedReduction:
 class ErasureResult:
     person_id: strawberry.ID
     erased_at: datetime
-    tables: list[ErasedRows]
-    removed_from_statistics: list[ErasedReduction]
+    tables: list[ErasedRows] = strawberry.field(directives=[list_size(TABLES)])
+    removed_from_statistics: list[ErasedReduction] = strawberry.field(
+        directives=[list_size(METHODOLOGIES)]
+    )
 
     @classmethod
     def of(cls, report: ErasureReport) -> ErasureResult:
@@ -128,7 +131,11 @@ class ErasureResult:
 
 @strawberry.type
 class RightsQuery:
-    @guarded(Scope.ADMIN, description="Open ledger disputes, oldest first (operators).")
+    @guarded(
+        Scope.ADMIN,
+        description="Open ledger disputes, oldest first (operators).",
+        directives=[page(DEFAULT_PAGE, sized_fields=("edges",))],
+    )
     async def disputes(
         self, info: Info, first: int = 50, after: str | None = None
     ) -> DisputeConnection:
