@@ -32,10 +32,6 @@ from tests.infra.manifests import (
     yaml_files,
 )
 
-# Settings the deployment files may name before carbonhub.settings.Settings has them: the
-# production-hardening work adds them in parallel. Remove a name once Settings has its field.
-PLANNED_SETTINGS = frozenset({"CARBONHUB_REDIS_URL"})
-
 
 def cli_invocations() -> list[list[str]]:
     """Every argument list the deployment files hand to the ``carbonhub`` entry point."""
@@ -113,9 +109,4 @@ def test_migrations_run_as_db_upgrade_in_compose_and_kubernetes(services, migrat
 def test_every_carbonhub_variable_is_a_setting():
     # Settings ignores unknown CARBONHUB_* variables, so a misspelt one would be silently lost
     used = {name for name in deployment_env_names() if name.startswith("CARBONHUB_")}
-    assert used - settings_env_names() - PLANNED_SETTINGS == set()
-
-
-def test_planned_settings_are_not_settings_yet():
-    # once Settings has the field, the allow-list entry is stale: remove it
-    assert PLANNED_SETTINGS.isdisjoint(settings_env_names())
+    assert used - settings_env_names() == set()
