@@ -3,7 +3,7 @@ is answered with data or GraphQL errors, never a 500, a traceback or an internal
 
 In development the caller is the developer principal (every scope), so generated operations
 reach the resolvers and the database; in production the same operations come without a token.
-By default 200 operations in all (100 queries and 50 mutations as the developer, 50 queries
+By default 100 operations in all (50 queries and 25 mutations as the developer, 25 queries
 without a token in production), on SQLite: an operation costs about 0.7 s on the 2-core CI
 machine, and CI must stay under 20 minutes: the fuzzer tests the GraphQL layer, and
 the database-specific suites cover both backends. ``CARBONHUB_FUZZ_EXAMPLES`` sets the number
@@ -32,7 +32,7 @@ from carbonhub.app import create_app
 from carbonhub.hub import Hub, open_hub
 from carbonhub.schema import schema
 
-EXAMPLES = int(os.environ.get("CARBONHUB_FUZZ_EXAMPLES", "100"))
+EXAMPLES = int(os.environ.get("CARBONHUB_FUZZ_EXAMPLES", "50"))
 GRAPHQL_SCHEMA = schema._schema  # the executable schema: its directives are defined
 # Root fields the fuzzer leaves out: federation's entry points take representations that need
 # a typename and key fields (the federation tests send them), and a developer's data erasure

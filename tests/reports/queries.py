@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 SERIES = ("days", "weeks", "months")
 
@@ -108,3 +109,23 @@ def totals_query(reports: dict[str, tuple[str, str]], *, children: bool = False)
         for alias, (code, period) in reports.items()
     )
     return f"query Totals($methodology: ID) {{\n{fields}\n}}"
+
+
+def ask_totals(
+    gql: Any,
+    reports: dict[str, tuple[str, str]],
+    *args: Any,
+    children: bool = False,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """:func:`totals_query` asked in operations of at most ``ROOT_FIELDS`` reports (the
+    GraphQL root-field limit), their data merged: alias -> answer."""
+    items = list(reports.items())
+    data: dict[str, Any] = {}
+    for start in range(0, len(items), ROOT_FIELDS):
+        chunk = dict(items[start : start + ROOT_FIELDS])
+        data |= gql(totals_query(chunk, children=children), *args, **kwargs).ok()
+    return data
+
+
+ROOT_FIELDS = 10  # the default CARBONHUB_GRAPHQL_MAX_ROOT_FIELDS

@@ -22,7 +22,7 @@ from tests.fixtures.actors import event
 from tests.fixtures.graphql import Execute, GraphQLResult, agency
 from tests.reports.attacker import Attacker
 from tests.reports.conftest import HAIDIAN, LONELY, REGULAR_DAYS
-from tests.reports.queries import totals_query
+from tests.reports.queries import ask_totals
 from tests.reports.worlds import BEIJING, bounds
 
 # the days with rides: every other day is empty, released as 0 in July's series (and a day
@@ -56,7 +56,7 @@ def day_totals(gql: Execute) -> Callable[[str, list[date]], dict[date, dict[str,
     """Each day's own report of a region, asked in one operation."""
 
     def ask(code: str, days: list[date]) -> dict[date, dict[str, Any]]:
-        data = gql(totals_query({f"d{d:%m%d}": (code, d.isoformat()) for d in days})).ok()
+        data = ask_totals(gql, {f"d{d:%m%d}": (code, d.isoformat()) for d in days})
         return {d: data[f"d{d:%m%d}"]["report"] for d in days}
 
     return ask
@@ -117,7 +117,7 @@ def test_given_a_person_active_only_on_july_31_then_no_sum_or_difference_of_rele
                 if not step["suppressed"]:
                     attacker.learns_sum_of(days_between(start, end))
     months = ("2023-07", "2023-08", "2023-09")
-    totals = gql(totals_query({f"m{m[-2:]}": (HAIDIAN, m) for m in months})).ok()
+    totals = ask_totals(gql, {f"m{m[-2:]}": (HAIDIAN, m) for m in months})
     for month in months:
         if not totals[f"m{month[-2:]}"]["report"]["suppressed"]:
             attacker.learns_sum_of(days_between(*bounds(month)))
@@ -165,7 +165,7 @@ def test_given_a_district_with_one_resident_when_each_district_is_reported_on_it
 ) -> None:
     children = region_report(BEIJING, "2023-07", series=False)["children"]
     districts = [c["region"]["code"] for c in children]
-    own = gql(totals_query({f"r{code}": (code, "2023-07") for code in districts})).ok()
+    own = ask_totals(gql, {f"r{code}": (code, "2023-07") for code in districts})
 
     for child in children:
         code = child["region"]["code"]
@@ -192,7 +192,7 @@ def test_given_a_district_with_one_resident_then_no_sum_or_difference_of_release
     for child in city["children"]:
         if not child["suppressed"]:
             attacker.learns_sum_of([child["region"]["code"]])
-    own = gql(totals_query({f"r{code}": (code, "2023-07") for code in districts})).ok()
+    own = ask_totals(gql, {f"r{code}": (code, "2023-07") for code in districts})
     for code in districts:
         if not own[f"r{code}"]["report"]["suppressed"]:
             attacker.learns_sum_of([code])
@@ -252,7 +252,7 @@ def agency_view(
             for region in (BEIJING, *districts_with_data)
             for day in days_with_data
         }
-        found = gql(totals_query(asked, children=True), principal=as_agency).ok()
+        found = ask_totals(gql, asked, children=True, principal=as_agency)
         for alias, (region, day) in asked.items():
             report = found[alias]["report"]
             when = date.fromisoformat(day)
