@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
+from carbonhub.app import create_app
+from carbonhub.hub import open_hub
+from carbonhub.settings import Settings
 from tests.fixtures.actors import event
 
 
@@ -54,3 +61,20 @@ def world(make_person, make_enterprise, post) -> World:
     report = post(events)
     assert report.posted == len(events)
     return World(haidian, chaoyang, employer, haidian[:3])
+
+
+MakeClient = Callable[..., TestClient]
+
+
+@pytest.fixture
+def client_with(settings: Settings, engine: Any) -> Iterator[MakeClient]:
+    """An HTTP client (https, as OAuth wants) of an app whose settings are the test settings
+    changed by ``changes``."""
+    with contextlib.ExitStack() as clients:
+
+        def make(**changes: Any) -> TestClient:
+            hub = open_hub(settings.model_copy(update=changes), engine=engine, upgrade=False)
+            app = create_app(hub=hub)
+            return clients.enter_context(TestClient(app, base_url="https://testserver"))
+
+        yield make

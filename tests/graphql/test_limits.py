@@ -4,12 +4,11 @@ never with a 500 or a traceback; limits come from settings; the validation cache
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -32,26 +31,12 @@ from strawberry.federation.schema_directives import ListSize
 
 from carbonhub.app import Authenticated, GraphQLEndpoint, create_app
 from carbonhub.exports.documents import ESG_REPORT_DOCUMENT, REGION_REPORT_DOCUMENT
-from carbonhub.hub import open_hub
 from carbonhub.schema import schema, schema_for
 from carbonhub.schema.cost import MAX_PAGE, operation_cost
 from carbonhub.schema.limits import DEFAULT_LIMITS, GraphQLLimits, validation_rules
 from carbonhub.settings import Settings
+from tests.graphql.conftest import MakeClient
 from tests.graphql.hostile import aliases, doubling_fragments, nested, refusal
-
-MakeClient = Callable[..., TestClient]
-
-
-@pytest.fixture
-def client_with(settings: Settings, engine: Any) -> Iterator[MakeClient]:
-    """An HTTP client of an app whose settings are the test settings changed by ``changes``."""
-    with contextlib.ExitStack() as clients:
-
-        def make(**changes: Any) -> TestClient:
-            hub = open_hub(settings.model_copy(update=changes), engine=engine, upgrade=False)
-            return clients.enter_context(TestClient(create_app(hub=hub)))
-
-        yield make
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@ client kind can be held to registered documents only."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,33 +11,18 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from carbonhub.app import create_app
 from carbonhub.auth.clients import NewClient, create_client
 from carbonhub.auth.documents import document_id, parse_manifest, register_manifest
 from carbonhub.auth.scopes import ClientKind
 from carbonhub.cli import main
 from carbonhub.db import write_session
 from carbonhub.errors import InvalidInput
-from carbonhub.hub import Hub, open_hub
+from carbonhub.hub import Hub
 from carbonhub.settings import Settings
+from tests.graphql.conftest import MakeClient
 
 REGIONS = "query Regions { regions { code } }"
 METHODOLOGIES = "query Methodologies { methodologies { id } }"
-
-MakeClient = Callable[..., TestClient]
-
-
-@pytest.fixture
-def client_with(settings: Settings, engine: Any) -> Iterator[MakeClient]:
-    """An HTTP client of an app whose settings are the test settings changed by ``changes``."""
-    with contextlib.ExitStack() as clients:
-
-        def make(**changes: Any) -> TestClient:
-            hub = open_hub(settings.model_copy(update=changes), engine=engine, upgrade=False)
-            app = create_app(hub=hub)
-            return clients.enter_context(TestClient(app, base_url="https://testserver"))
-
-        yield make
 
 
 @pytest.fixture
