@@ -15,7 +15,7 @@ from carbonhub.aggregates import ReleaseRules
 from carbonhub.auth import TokenAuthenticator
 from carbonhub.auth.keys import KeyRing
 from carbonhub.consent.service import ConsentService
-from carbonhub.db import create_db_engine, read_session, upgrade_database, write_session
+from carbonhub.db import engine_for, read_session, upgrade_database, write_session
 from carbonhub.ledger import LedgerPoster
 from carbonhub.methodology import (
     MethodologyRegistry,
@@ -72,7 +72,7 @@ def prepare_database(engine: Engine) -> None:
 def open_hub(settings: Settings, *, engine: Engine | None = None, upgrade: bool = True) -> Hub:
     """Connect to the database (migrating it when ``upgrade``) and load the rules."""
     owned = engine is None
-    engine = engine or create_db_engine(settings.database_url)
+    engine = engine or engine_for(settings)
     try:
         if upgrade:
             prepare_database(engine)

@@ -26,6 +26,18 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CARBONHUB_", extra="ignore")
 
     database_url: str = "sqlite:///./carbonhub.db"
+    database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=500,
+        description="PostgreSQL connections each process keeps open; requests beyond them wait for one (SQLite: unused).",
+    )
+    database_pool_overflow: int = Field(
+        default=0,
+        ge=0,
+        le=500,
+        description="Extra PostgreSQL connections opened under a burst and closed after use.",
+    )
     timezone: str = "Asia/Shanghai"
     env: Environment = Environment.DEVELOPMENT
     test_postgres_url: str | None = None
