@@ -337,9 +337,18 @@ def callers(base_url: str, access: dict[str, Any]) -> dict[str, list[Caller]]:
 
 
 async def one_client(
-    base_url: str, pool: dict[str, list[Caller]], until: float, seed: int, outcome: Outcome
+    base_url: str,
+    pool: dict[str, list[Caller]],
+    until: float,
+    seed: int,
+    outcome: Outcome,
+    think: float = 0.0,
 ) -> None:
-    """Send queries back to back until ``until`` on one keep-alive connection."""
+    """Send queries until ``until`` on one keep-alive connection.
+
+    Back to back, or after a pause drawn from an exponential distribution of mean ``think``
+    seconds (a person reading the answer before asking again).
+    """
     chooser = random.Random(seed)
     roles = [r for r, _ in ROLES]
     weights = [w for _, w in ROLES]
@@ -349,6 +358,8 @@ async def one_client(
     )
     async with httpx.AsyncClient(base_url=base_url, timeout=30, transport=transport) as http:
         while time.monotonic() < until:
+            if think:
+                await asyncio.sleep(chooser.expovariate(1 / think))
             role = chooser.choices(roles, weights)[0]
             caller = chooser.choice(pool[role])
             variables = {**caller.variables, "period": chooser.choice(MONTHS)}
@@ -379,13 +390,15 @@ async def one_client(
 
 
 async def load(
-    base_url: str, pool: dict[str, list[Caller]], clients: int, seconds: float
+    base_url: str, pool: dict[str, list[Caller]], clients: int, seconds: float, think: float = 0.0
 ) -> tuple[Outcome, float]:
     """Run ``clients`` coroutines for ``seconds``; the outcome and the wall time."""
     outcome = Outcome()
     started = time.monotonic()
     until = started + seconds
-    await asyncio.gather(*(one_client(base_url, pool, until, i, outcome) for i in range(clients)))
+    await asyncio.gather(
+        *(one_client(base_url, pool, until, i, outcome, think) for i in range(clients))
+    )
     return outcome, time.monotonic() - started
 
 
@@ -449,11 +462,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             cpu_before = time.process_time()
             console.print(f"  {args.clients} clients for {args.seconds:.0f} s ...")
             with MemorySampler(server.pid) as memory:
-                outcome, wall = asyncio.run(load(base_url, pool, args.clients, args.seconds))
+                outcome, wall = asyncio.run(
+                    load(base_url, pool, args.clients, args.seconds, args.think)
+                )
             after = resident_kib(server.pid)
     figures = summary(outcome, wall)
     figures |= {
         "clients": args.clients,
+        "think_seconds": args.think,
         "build_seconds": built,
         "memory_kib": {"before": before, "peak": max(memory.samples or [after]), "after": after},
         "load_generator_cpu_seconds": time.process_time() - cpu_before,
@@ -467,7 +483,8 @@ def print_figures(figures: dict[str, Any]) -> None:
     console.print(
         table(
             f"Load: {figures['clients']} clients for {figures['wall_seconds']:.0f} s, "
-            "uvicorn 2 workers, PostgreSQL (targets: zero errors, p99 < 500 ms)",
+            + (f"{figures['think_seconds']:g} s think time, " if figures["think_seconds"] else "")
+            + "uvicorn 2 workers, PostgreSQL (targets: zero errors, p99 < 500 ms)",
             ["role", "requests", "p50", "p95", "p99"],
             [
                 [
@@ -498,6 +515,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="mean pause between a client's requests (exponential); 0: back to back",
+    )
     parser.add_argument("--citizens", type=int, default=2000, help="of the demo")
     parser.add_argument("--seed", type=int, default=2023)
     parser.add_argument("--rate-limits", action="store_true", help="keep the rate limiter on")
