@@ -56,6 +56,7 @@ from graphql import (
     get_named_type,
 )
 from strawberry.federation.schema_directives import Cost, ListSize
+from strawberry.types.unset import UNSET
 
 from carbonhub.resolvers.common import MAX_PAGE
 
@@ -91,11 +92,12 @@ INGEST_RECORDS = 1000  # records of one ingestEvents delivery
 
 def list_size(assumed: int) -> ListSize:
     """``@listSize(assumedSize: N)``: a list bounded by reference data, about ``assumed`` long."""
+    # UNSET, not None: the SDL leaves the argument out instead of printing `null`
     return ListSize(
         assumed_size=assumed,
-        slicing_arguments=None,
-        sized_fields=None,
-        require_one_slicing_argument=None,
+        slicing_arguments=UNSET,
+        sized_fields=UNSET,
+        require_one_slicing_argument=UNSET,
     )
 
 
@@ -105,7 +107,7 @@ def page(default: int, *, sized_fields: tuple[str, ...] = ()) -> ListSize:
     return ListSize(
         assumed_size=default,
         slicing_arguments=["first"],
-        sized_fields=list(sized_fields) or None,
+        sized_fields=list(sized_fields) or UNSET,
         require_one_slicing_argument=False,
     )
 
