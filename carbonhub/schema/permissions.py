@@ -50,17 +50,24 @@ def _scopes_directive(scope: Scope) -> list[list[str]]:
     return alternatives
 
 
+# The hub's own operations: operator tools and connectors' deliveries are used against the hub
+# directly, never through a supergraph, so a router's API schema leaves them out.
+INTERNAL_SCOPES = frozenset({Scope.ADMIN, Scope.EVENTS_INGEST})
+
+
 def guarded(
     scope: Scope, *, description: str | None = None, directives: Sequence[object] = ()
 ) -> Any:
     """A field that needs ``scope``: the permission, ``@authenticated`` and ``@requiresScopes``
-    (and any other ``directives``, e.g. ``@cost`` or ``@listSize``)."""
+    (and any other ``directives``, e.g. ``@cost`` or ``@listSize``); ``@inaccessible`` when
+    only the hub's own operators or connectors may call it."""
     return strawberry.federation.field(
         description=description,
         directives=directives,
         permission_classes=[GUARDS[scope]],
         authenticated=True,
         requires_scopes=_scopes_directive(scope),
+        inaccessible=scope in INTERNAL_SCOPES,
     )
 
 
@@ -71,6 +78,7 @@ def guarded_mutation(scope: Scope, *, description: str | None = None) -> Any:
         permission_classes=[GUARDS[scope]],
         authenticated=True,
         requires_scopes=_scopes_directive(scope),
+        inaccessible=scope in INTERNAL_SCOPES,
     )
 
 

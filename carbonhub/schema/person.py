@@ -128,7 +128,9 @@ class LedgerEntryEdge:
     node: LedgerEntry
 
 
-@strawberry.type
+@strawberry.federation.type(
+    shareable=True, description="Relay paging: a value type other subgraphs may define too."
+)
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None

@@ -60,7 +60,9 @@ class Once(Generic[T]):
         return await in_thread(self._compute)
 
 
-@strawberry.type(description="The local dates a report covers (both included).")
+@strawberry.federation.type(
+    shareable=True, description="The local dates a report covers (both included)."
+)
 class PeriodInfo:
     label: str
     start: date
