@@ -111,6 +111,10 @@ class RegionTree:
         """Codes of the regions directly below ``code``."""
         return tuple(self._children[self.require(code)])
 
+    def codes(self) -> Sequence[str]:
+        """Every region code the tree holds, sorted."""
+        return tuple(sorted(self._parent))
+
     def roots(self) -> Sequence[str]:
         """Codes of the top-level regions."""
         return tuple(sorted(c for c, p in self._parent.items() if p is None))

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from carbonhub.auth import Principal, PrincipalKind
-from carbonhub.consent.access_log import Access, record_access, region_prefix
-from carbonhub.db import write_session
-from carbonhub.resolvers.context import Info, in_thread
+from carbonhub.consent.access_log import Access, region_prefix
+from carbonhub.resolvers.context import Info
 
 
 def recipient_of(principal: Principal) -> tuple[str, str]:
@@ -24,14 +23,9 @@ def recipient_of(principal: Principal) -> tuple[str, str]:
 
 
 async def log_access(info: Info, access: Access) -> None:
-    """Append ``access`` to the log in its own short transaction."""
-    engine, now = info.context.hub.engine, info.context.now
-
-    def write() -> None:
-        with write_session(engine) as session:
-            record_access(session, access, at=now)
-
-    await in_thread(write)
+    """Append ``access`` to the log in a short transaction of its own, shared with the other
+    reads logged in the same tick (one write for a federation batch)."""
+    await info.context.loaders.access_log.load(access)
 
 
 async def log_release(

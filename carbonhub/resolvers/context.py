@@ -30,7 +30,7 @@ class Context:
     now: datetime = field(default_factory=utcnow)  # "read time" of every consent check
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.hub, self.principal)
+        self.loaders = Loaders(self.hub, self.principal, self.now)
 
 
 Info = strawberry.Info[Context, None]
