@@ -15,6 +15,7 @@ from carbonhub.cli.connectors import import_file, list_connectors, sync
 from carbonhub.cli.consents import consents
 from carbonhub.cli.reports import report
 from carbonhub.cli.rights import disputes
+from carbonhub.cli.schema import check_schema
 from carbonhub.cli.simulate import simulate
 from carbonhub.db import DatabaseUnavailable, create_db_engine, redact_url, write_session
 from carbonhub.errors import CarbonhubError
@@ -44,6 +45,7 @@ main.add_command(import_file)
 main.add_command(list_connectors)
 main.add_command(simulate)
 main.add_command(report)
+main.add_command(check_schema)
 
 
 @main.command()
