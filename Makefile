@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.auth
 	$(BIN)/python -m bench.sync
+	$(BIN)/python -m bench.entities
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
