@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, and_, or_, select
 from sqlalchemy.sql import Select
 
 from carbonhub.aggregates import partition_key
@@ -88,9 +87,9 @@ class Released:
         distinct-person counters."""
         requests = [spec.sums_request() for spec in specs]
         bases, served_by = plan(requests)
-        with Session(self.engine) as session:
-            rows = read_bases(session, DAILY, self.recipient, self.methodology_key, bases)
-            persons = self._participants(session, specs)
+        with self.engine.connect() as connection:
+            rows = read_bases(connection, DAILY, self.recipient, self.methodology_key, bases)
+            persons = self._participants(connection, specs)
         grids = []
         for spec, request, base, counted in zip(specs, requests, served_by, persons, strict=True):
             totals = derive(request, bases[base], rows[base], self.catalogue)
@@ -113,7 +112,9 @@ class Released:
             grids.append(cells)
         return grids
 
-    def _participants(self, session: Session, specs: Sequence[GridSpec]) -> list[dict[Key, int]]:
+    def _participants(
+        self, connection: Connection, specs: Sequence[GridSpec]
+    ) -> list[dict[Key, int]]:
         """Distinct persons per cell of each grid, from the counters, in one statement: the
         grids' (nodes, scope kind) pairs each with the partitions they read."""
         labels: list[dict[str, str]] = []
@@ -129,7 +130,7 @@ class Released:
         if not wanted:
             return result
         found: dict[tuple[str, str], list[tuple[str, int]]] = {}
-        for node, partition, scope, persons in session.execute(self._counters(wanted)):
+        for node, partition, scope, persons in connection.execute(self._counters(wanted)):
             found.setdefault((node, partition), []).append((scope, int(persons)))
         for index, spec in enumerate(specs):
             if spec.any_methodology:

@@ -15,12 +15,24 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import Integer, String, Table, cast, func, literal, null, select, union_all
+from sqlalchemy import (
+    Connection,
+    Integer,
+    String,
+    Table,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import CompoundSelect, Select
 
 from carbonhub.methodology import Catalogue
 from carbonhub.periods import Period
@@ -122,7 +134,7 @@ def plan(requests: Sequence[SumsRequest]) -> tuple[list[Base], list[int]]:
 
 
 def read_bases(
-    session: Session,
+    connection: Connection | Session,
     daily: Table,
     recipient: tuple[str, str],
     methodology_key: str,
@@ -131,11 +143,9 @@ def read_bases(
     """Rows (unit or "", step label, behaviour or "", sums) of every base, in one statement."""
     if not bases:
         return []
-    statement = union_all(
-        *(_base_query(daily, recipient, methodology_key, i, b) for i, b in enumerate(bases))
-    )
+    statement = _bases_statement(daily, recipient, methodology_key, tuple(bases))
     rows: list[list[tuple[str, str, str, Sums]]] = [[] for _ in bases]
-    for index, unit, step, behaviour, *sums in session.execute(statement):
+    for index, unit, step, behaviour, *sums in connection.execute(statement):
         label = step.isoformat() if isinstance(step, date) else str(step)
         measured = (
             int(sums[0]),
@@ -147,6 +157,17 @@ def read_bases(
         )
         rows[index].append((unit or "", label, behaviour or "", measured))
     return rows
+
+
+@lru_cache(maxsize=512)
+def _bases_statement(
+    daily: Table, recipient: tuple[str, str], methodology_key: str, bases: tuple[Base, ...]
+) -> CompoundSelect[Any]:
+    # building the statement costs more Python than running it; dashboards ask the same
+    # report again and again, so the construct (and SQLAlchemy's compiled form) is reused
+    return union_all(
+        *(_base_query(daily, recipient, methodology_key, i, b) for i, b in enumerate(bases))
+    )
 
 
 def _base_query(
