@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo serve test lint typecheck imports pytest browser bench clean
+.PHONY: demo serve test lint typecheck imports pytest browser supergraph bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "carbonhub needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
@@ -38,7 +38,7 @@ typecheck: $(DEV_STAMP)
 imports: $(DEV_STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(DEV_STAMP) browser
+pytest: $(DEV_STAMP) browser supergraph
 	$(BIN)/pytest
 
 # The browser test drives Debian's chromium (playwright never downloads one). Installed when
@@ -52,6 +52,24 @@ browser:
 	    || echo "could not install chromium: the browser test will skip (and fail under CI=true)"; \
 	fi
 
+# The federation tests (tests/federation) compose carbonhub with Apollo's tools and query it
+# through a real gateway: Node.js packages pinned by infra/supergraph/package-lock.json,
+# installed again only when it changes. Without npm those tests skip (and fail under CI=true).
+SUPERGRAPH := infra/supergraph
+SUPERGRAPH_STAMP := $(SUPERGRAPH)/node_modules/.installed
+supergraph:
+	@if command -v npm >/dev/null; then \
+	  $(MAKE) --no-print-directory --silent $(SUPERGRAPH_STAMP) \
+	    || echo "could not install $(SUPERGRAPH)'s packages: the federation tests will skip (and fail under CI=true)"; \
+	else \
+	  echo "npm not found: the federation tests will skip (and fail under CI=true)"; \
+	fi
+
+$(SUPERGRAPH_STAMP): $(SUPERGRAPH)/package.json $(SUPERGRAPH)/package-lock.json
+	@echo "installing the federation tests' Node.js packages ($(SUPERGRAPH))"
+	cd $(SUPERGRAPH) && npm ci --no-audit --no-fund --ignore-scripts
+	@touch $@
+
 bench: $(STAMP)
 	$(BIN)/python -m bench.posting
 	$(BIN)/python -m bench.region_report
@@ -61,4 +79,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.entities
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis $(SUPERGRAPH)/node_modules

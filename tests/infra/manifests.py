@@ -23,8 +23,12 @@ INTERPOLATION = re.compile(r"\$\{(?P<name>\w+)(?::?(?P<kind>[-?])(?P<rest>[^}]*)
 
 
 def yaml_files() -> list[Path]:
-    """Every YAML file under infra/."""
-    return sorted(p for p in INFRA.rglob("*") if p.suffix in {".yaml", ".yml"})
+    """Every YAML file of ours under infra/ (not the installed Node packages')."""
+    return sorted(
+        p
+        for p in INFRA.rglob("*")
+        if p.suffix in {".yaml", ".yml"} and "node_modules" not in p.parts
+    )
 
 
 def yaml_documents(path: Path) -> list[Any]:
