@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from carbonhub.consent.released import catch_up
@@ -37,6 +37,8 @@ FIELD_PARTS = {
 }
 SERIES_PARTS = {Interval.DAY: Part.DAYS, Interval.WEEK: Part.WEEKS, Interval.MONTH: Part.MONTHS}
 
+T = TypeVar("T")
+
 
 def period_argument(
     hub: Hub, region_code: str, text: str | None, start: date | None, end: date | None
@@ -62,6 +64,13 @@ def catch_up_consents(hub: Hub, now: datetime) -> None:
     consents in force (those that expired or started since), and the persons posted since."""
     with write_session(hub.engine) as session:
         catch_up(session, hub.release_rules(), now)
+
+
+def caught_up(hub: Hub, now: datetime, read: Callable[[], T]) -> T:
+    """``read()`` after :func:`catch_up_consents`, in the caller's thread: a report's first
+    read follows the catch-up without another hop to the thread pool."""
+    catch_up_consents(hub, now)
+    return read()
 
 
 def report_period_argument(

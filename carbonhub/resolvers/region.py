@@ -10,7 +10,7 @@ from carbonhub.models import Region
 from carbonhub.reports import RegionReport, choose_methodology
 from carbonhub.resolvers.access import log_release
 from carbonhub.resolvers.common import (
-    catch_up_consents,
+    caught_up,
     fields_wanted,
     report_period_argument,
     season_of,
@@ -79,8 +79,7 @@ async def released_region_report(
     """The regional report, its release recorded in the access log."""
     report = region_report(info, code, period, start, end, methodology)
     report.want(fields_wanted(info))
-    await in_thread(catch_up_consents, info.context.hub, info.context.now)
-    total = await in_thread(report.total)
+    total = await in_thread(caught_up, info.context.hub, info.context.now, report.total)
     await log_release(
         info,
         purpose="regional_statistics",
