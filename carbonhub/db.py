@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
@@ -138,10 +139,29 @@ def write_session(engine: Engine) -> Iterator[Session]:
             connection.info["write"] = False
 
 
+_READERS: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
+
+
+def reader(engine: Engine) -> Engine:
+    """The engine to read with: on PostgreSQL the same pool in autocommit.
+
+    Without a transaction, a read's connection sends no BEGIN before its first statement and
+    no ROLLBACK when it goes back to the pool: two round trips fewer for every read, and a
+    request makes several. Under READ COMMITTED every statement takes its own snapshot anyway,
+    so nothing is lost. SQLite keeps its transactions, whose snapshot spans the statements.
+    """
+    if is_sqlite(engine):
+        return engine
+    found = _READERS.get(engine)
+    if found is None:
+        found = _READERS[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return found
+
+
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
-    """A session for reads; nothing it does is committed."""
-    with Session(engine, expire_on_commit=False) as session:
+    """A session for reads (autocommit on PostgreSQL: see :func:`reader`)."""
+    with Session(reader(engine), expire_on_commit=False) as session:
         yield session
 
 

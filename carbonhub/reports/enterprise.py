@@ -16,6 +16,7 @@ from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from carbonhub.aggregates import ALL_TIME
+from carbonhub.db import read_session
 from carbonhub.methodology import Catalogue, Methodology
 from carbonhub.models import Employment, ReleasedPresence, table_of
 from carbonhub.periods import Interval, Period
@@ -99,7 +100,7 @@ class EsgReport(BreakdownReport):
         anything about a small enterprise's few consenting employees.
         """
         if "contributors" not in self._counted:
-            with Session(self.engine) as session:
+            with read_session(self.engine) as session:
                 self._counted["contributors"] = self._contributors(session)
         return self._counted["contributors"] < self.k
 
@@ -144,7 +145,7 @@ class EsgReport(BreakdownReport):
             or_(EMPLOYMENT.c.valid_to.is_(None), EMPLOYMENT.c.valid_to >= self.period.start),
         )
         query = select(func.count(func.distinct(EMPLOYMENT.c.person_id))).where(overlaps)
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:
             return int(session.execute(query).scalar_one())
 
     def scope3(self) -> Scope3Estimate | None:

@@ -14,8 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, func, select
-from sqlalchemy.orm import Session
 
+from carbonhub.db import read_session
 from carbonhub.methodology import Methodology
 from carbonhub.models import LedgerEntry, PersonDailyRollup, table_of
 from carbonhub.periods import Period
@@ -96,7 +96,7 @@ class PersonalLedger:
         query = select(func.coalesce(func.sum(PERSON_ROLLUP.c.reduction_mg), 0)).where(
             self._rollup_where()
         )
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:
             return int(session.execute(query).scalar_one())
 
     def by_behaviour(self) -> list[BehaviourTotal]:
@@ -112,7 +112,7 @@ class PersonalLedger:
             .where(self._rollup_where())
             .group_by(r.c.behaviour_code)
         )
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:
             rows = session.execute(query).all()
         totals = []
         for code, entries, quantity, mg in rows:
@@ -135,7 +135,7 @@ class PersonalLedger:
         if before_seq is not None:
             where = and_(where, e.c.seq < before_seq)
         query = select(e).where(where).order_by(e.c.seq.desc()).limit(first + 1)
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:
             rows = [dict(row._mapping) for row in session.execute(query)]
         return [view_entry(row, self.methodology.key) for row in rows[:first]], len(rows) > first
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
 
+from carbonhub.db import read_session
 from carbonhub.errors import InvalidInput
 from carbonhub.models import RegionDailyRollup, table_of
 from carbonhub.periods import Period
@@ -36,7 +36,7 @@ class DataSpan:
         with self._lock:
             stale = time.monotonic() - self._read_at > self.refresh_s
             if fresh or self._first is None or stale:
-                with Session(engine) as session:
+                with read_session(engine) as session:
                     self._first = session.execute(
                         select(func.min(REGION_ROLLUP.c.local_date))
                     ).scalar_one()

@@ -12,14 +12,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
 from carbonhub.auth import Principal
 from carbonhub.consent import policy
 from carbonhub.consent.access_log import Access, record_accesses
-from carbonhub.db import write_session
+from carbonhub.db import read_session, write_session
 from carbonhub.hub import Hub
 from carbonhub.models import Enterprise, Person, Region, table_of
 from carbonhub.resolvers.threads import in_thread
@@ -48,7 +47,7 @@ class Loaders:
 
     async def _regions(self, codes: Sequence[str]) -> list[Region | None]:
         def load() -> dict[str, Region]:
-            with Session(self.hub.engine, expire_on_commit=False) as session:
+            with read_session(self.hub.engine) as session:
                 rows = session.scalars(select(Region).where(col(Region.code).in_(codes)))
                 return {r.code: r for r in rows}
 
@@ -59,7 +58,7 @@ class Loaders:
         visible = policy.person_rows(self.principal, table_of(Person).c.id)
 
         def load() -> dict[str, Person]:
-            with Session(self.hub.engine, expire_on_commit=False) as session:
+            with read_session(self.hub.engine) as session:
                 rows = session.scalars(select(Person).where(col(Person.id).in_(ids), visible))
                 return {p.id: p for p in rows}
 
@@ -68,7 +67,7 @@ class Loaders:
 
     async def _enterprises(self, ids: Sequence[str]) -> list[Enterprise | None]:
         def load() -> dict[str, Enterprise]:
-            with Session(self.hub.engine, expire_on_commit=False) as session:
+            with read_session(self.hub.engine) as session:
                 rows = session.scalars(select(Enterprise).where(col(Enterprise.id).in_(ids)))
                 return {e.id: e for e in rows}
 
