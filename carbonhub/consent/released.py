@@ -10,8 +10,10 @@ runs :func:`catch_up` at its read time before it reads.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -24,6 +26,7 @@ from carbonhub.models import ConsentGrant, ConsentGrantCategory, ReleasedPending
 PENDING, RETIRED = 0, 2
 
 
+@lru_cache(maxsize=1)
 def _released_purpose() -> ColumnElement[bool]:
     return or_(
         *(
@@ -94,7 +97,17 @@ def sync_person(session: Session, rules: ReleaseRules, person_id: str, now: date
 def reconcile(session: Session, rules: ReleaseRules, now: datetime) -> int:
     """Bring the counted consents up to ``now``: count those that came into force, drop those
     that expired. Returns how many persons changed; cheap (an index probe) when none did."""
-    due = select(col(ConsentGrant.person_id)).where(
+    persons = sorted(set(session.scalars(_due(), {"now": now})))
+    for person_id in persons:
+        sync_person(session, rules, person_id, now)
+    return len(persons)
+
+
+@lru_cache(maxsize=1)
+def _due() -> Select[Any]:
+    # every report runs this probe first: the statement is built once, ``now`` bound per call
+    now: BindParameter[datetime] = bindparam("now")
+    return select(col(ConsentGrant.person_id)).where(
         col(ConsentGrant.kind) == "share",
         _released_purpose(),
         or_(
@@ -105,10 +118,6 @@ def reconcile(session: Session, rules: ReleaseRules, now: datetime) -> int:
             ),
         ),
     )
-    persons = sorted(set(session.scalars(due)))
-    for person_id in persons:
-        sync_person(session, rules, person_id, now)
-    return len(persons)
 
 
 SETTLE_CHUNK = 2000

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, or_, select
@@ -152,24 +153,11 @@ class Released:
         return result
 
     def _counters(self, wanted: Mapping[tuple[tuple[str, ...], Scope], set[str]]) -> Select[Any]:
-        c = COUNT.c
-        kinds = {Scope.ALL: c.scope == "all", Scope.CATEGORY: c.scope.like("c:%")}
-        return select(c.node, c.partition, c.scope, c.persons).where(
-            c.recipient_kind == self.recipient[0],
-            c.recipient_id == self.recipient[1],
-            c.methodology_key == self.methodology_key,
-            c.persons > 0,
-            or_(
-                *(
-                    and_(
-                        c.node.in_(nodes),
-                        c.partition.in_(sorted(partitions)),
-                        kinds.get(scope, c.scope.like("b:%")),
-                    )
-                    for (nodes, scope), partitions in wanted.items()
-                )
-            ),
+        groups = tuple(
+            (nodes, scope, tuple(sorted(partitions)))
+            for (nodes, scope), partitions in sorted(wanted.items())
         )
+        return _counters_statement(self.recipient, self.methodology_key, groups)
 
     def _partition(self, period: Period) -> str:
         key = partition_key(period, self.season)
@@ -177,6 +165,34 @@ class Released:
             # reports release predefined partitions only; any other range is a programming error
             raise RuntimeError(f"no distinct-person counter for {period.label!r}")
         return key
+
+
+@lru_cache(maxsize=512)
+def _counters_statement(
+    recipient: tuple[str, str],
+    methodology_key: str,
+    groups: tuple[tuple[tuple[str, ...], Scope, tuple[str, ...]], ...],
+) -> Select[Any]:
+    # built once per shape and reused: constructing the OR of groups cost more Python than the
+    # index reads it asks for
+    c = COUNT.c
+    kinds = {Scope.ALL: c.scope == "all", Scope.CATEGORY: c.scope.like("c:%")}
+    return select(c.node, c.partition, c.scope, c.persons).where(
+        c.recipient_kind == recipient[0],
+        c.recipient_id == recipient[1],
+        c.methodology_key == methodology_key,
+        c.persons > 0,
+        or_(
+            *(
+                and_(
+                    c.node.in_(nodes),
+                    c.partition.in_(partitions),
+                    kinds.get(scope, c.scope.like("b:%")),
+                )
+                for nodes, scope, partitions in groups
+            )
+        ),
+    )
 
 
 def _nodes(spec: GridSpec) -> tuple[str, ...]:
