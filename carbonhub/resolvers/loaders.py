@@ -8,8 +8,10 @@ of 500 references into one query per type, and the access log's loader into one 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -23,6 +25,23 @@ from carbonhub.hub import Hub
 from carbonhub.models import Enterprise, Person, Region, table_of
 from carbonhub.resolvers.threads import in_thread
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class SharedLoader(DataLoader[K, V]):
+    """A DataLoader whose waiters cannot cancel each other's result.
+
+    Every resolver that loads a key awaits the same future, and a task cancelled while awaiting
+    a future cancels that future: when graphql-core cancels the pending siblings of a failed
+    field, a plain DataLoader would cancel the result other resolvers (even in another branch
+    of the query) are waiting for, and the request would fail with a CancelledError (a 500).
+    Each waiter here awaits a shield of the shared future instead.
+    """
+
+    def load(self, key: K) -> Awaitable[V]:
+        return asyncio.shield(super().load(key))
+
 
 class Loaders:
     """The DataLoaders of one request."""
@@ -31,11 +50,11 @@ class Loaders:
         self.hub = hub
         self.principal = principal
         self.now = now
-        self.region = DataLoader[str, Region | None](load_fn=self._regions)
-        self.person = DataLoader[str, Person | None](load_fn=self._persons)
-        self.enterprise = DataLoader[str, Enterprise | None](load_fn=self._enterprises)
+        self.region = SharedLoader[str, Region | None](load_fn=self._regions)
+        self.person = SharedLoader[str, Person | None](load_fn=self._persons)
+        self.enterprise = SharedLoader[str, Enterprise | None](load_fn=self._enterprises)
         # not cached: two equal reads in one request are two log entries, as before batching
-        self.access_log = DataLoader[Access, None](load_fn=self._log, cache=False)
+        self.access_log = SharedLoader[Access, None](load_fn=self._log, cache=False)
 
     async def _log(self, accesses: Sequence[Access]) -> list[None]:
         def write() -> None:
