@@ -36,7 +36,7 @@ from carbonhub.schema.cost import (
     page,
 )
 from carbonhub.schema.enterprise import Enterprise
-from carbonhub.schema.errors import ErrorPolicy
+from carbonhub.schema.errors import ErrorPolicy, label_document_fault
 from carbonhub.schema.limits import DEFAULT_LIMITS, CostLimit, GraphQLLimits, validation_rules
 from carbonhub.schema.operator import (
     QuarantinedEvent,
@@ -166,7 +166,8 @@ class CarbonhubSchema(Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Domain and validation errors are answers, not faults: nothing to log here.
+        """Domain and validation errors are answers, not faults: nothing to log here; a
+        syntax or validation error gets its code (:func:`label_document_fault`).
 
         Every "Did you mean ...?" hint is cut off (strawberry's ``disable_field_suggestions``
         cuts only those of unknown fields, not of arguments, types or enum values): with
@@ -175,6 +176,7 @@ class CarbonhubSchema(Schema):
         for error in errors:
             if SUGGESTION in error.message:
                 error.message = error.message.split(SUGGESTION)[0].rstrip()
+            label_document_fault(error)
 
 
 def build_schema(limits: GraphQLLimits = DEFAULT_LIMITS) -> Schema:

@@ -26,6 +26,10 @@ log = logging.getLogger("carbonhub.graphql")
 REQUEST_FAULTS = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
 
 
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+
+
 class ErrorPolicy(SchemaExtension):
     """Give domain errors a code and mask internal ones."""
 
@@ -45,7 +49,8 @@ class ErrorPolicy(SchemaExtension):
     def _shape(error: GraphQLError) -> GraphQLError:
         original = error.original_error
         if original is None:
-            return error  # syntax and validation errors: already meant for the caller
+            label_document_fault(error)
+            return error
         code = None
         if isinstance(original, CarbonhubError):
             code = original.code
@@ -78,3 +83,14 @@ class ErrorPolicy(SchemaExtension):
             None,
             {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id},
         )
+
+
+def label_document_fault(error: GraphQLError) -> None:
+    """Give a syntax or validation error (meant for the caller) the code clients of Apollo
+    servers know, ``GRAPHQL_PARSE_FAILED`` or ``GRAPHQL_VALIDATION_FAILED``, if it has none."""
+    if error.path is not None or error.original_error is not None:
+        return
+    if (error.extensions or {}).get("code"):
+        return
+    code = PARSE_FAILED if error.message.startswith("Syntax Error") else VALIDATION_FAILED
+    error.extensions = {**(error.extensions or {}), "code": code}

@@ -41,9 +41,9 @@ from graphql.validation import MaxIntrospectionDepthRule, NoSchemaIntrospectionC
 from strawberry.extensions import SchemaExtension
 
 from carbonhub.schema.cost import operation_cost
+from carbonhub.schema.errors import VALIDATION_FAILED
 from carbonhub.settings import Settings
 
-VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 TOO_EXPENSIVE = "COST_ESTIMATED_TOO_EXPENSIVE"
 
 

@@ -37,6 +37,7 @@ from carbonhub.methodology.registry import packaged_registry
 from carbonhub.models import AccessToken, OAuthGrant, utcnow
 from carbonhub.schema import schema
 from carbonhub.schema.cost import operation_cost
+from carbonhub.schema.errors import PARSE_FAILED
 from carbonhub.schema.limits import TOO_EXPENSIVE, VALIDATION_FAILED, measure
 from carbonhub.settings import Settings
 
@@ -305,13 +306,13 @@ def assert_answered(body: dict[str, Any], operation: str, settings: Settings) ->
 
 
 def assert_refused(body: dict[str, Any], operation: str) -> None:
-    """The answer to an operation refused before it runs: no data, errors without a path, none
-    an internal error. graphql-core's own parse and validation errors carry no code; the hub's
-    limits say GRAPHQL_VALIDATION_FAILED or COST_ESTIMATED_TOO_EXPENSIVE."""
+    """The answer to an operation refused before it runs: no data, errors without a path, each
+    with the code of a refusal: GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED (graphql-core's
+    own rules and the hub's limits) or COST_ESTIMATED_TOO_EXPENSIVE."""
     assert body.get("data") is None, (operation, body)
     assert body["errors"], (operation, body)
     assert not any("path" in error for error in body["errors"]), (operation, body)
-    assert codes(body) <= {None, VALIDATION_FAILED, TOO_EXPENSIVE}, (operation, body)
+    assert codes(body) <= {PARSE_FAILED, VALIDATION_FAILED, TOO_EXPENSIVE}, (operation, body)
 
 
 def citizen_bearer(hub: Hub, person_id: str) -> dict[str, str]:

@@ -31,6 +31,16 @@ def test_a_syntax_error_is_a_graphql_error(gql, hub):
     assert "Syntax Error" in result.errors[0][0]
 
 
+def test_a_syntax_error_carries_the_parse_failed_code(gql, hub):
+    result = gql("{ region(code: ")
+    assert result.codes == ["GRAPHQL_PARSE_FAILED"]
+
+
+def test_a_document_the_schema_refuses_carries_the_validation_failed_code(gql, hub):
+    result = gql("{ regoin { code } }")
+    assert result.codes == ["GRAPHQL_VALIDATION_FAILED"]
+
+
 def test_field_suggestions_are_not_given(gql, hub):
     result = gql("{ regoin { code } }")
     assert result.errors
