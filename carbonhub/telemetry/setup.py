@@ -1,9 +1,11 @@
 """The process's telemetry: OTLP/HTTP exporters when the environment asks for them, else none.
 
 Telemetry is on when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or a per-signal
-``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` / ``…_METRICS_ENDPOINT``) is set, unless
-``OTEL_SDK_DISABLED=true``; ``OTEL_TRACES_EXPORTER=none`` or ``OTEL_METRICS_EXPORTER=none``
-turns one signal off. Everything else is the SDK's standard environment: ``OTEL_SERVICE_NAME``
+``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` / ``…_METRICS_ENDPOINT`` / ``…_LOGS_ENDPOINT``) is set,
+unless ``OTEL_SDK_DISABLED=true``; ``OTEL_TRACES_EXPORTER=none``, ``OTEL_METRICS_EXPORTER=none``
+or ``OTEL_LOGS_EXPORTER=none`` turns one signal off. Exported logs are the ``carbonhub``
+loggers' records (the access log among them) at INFO and above, each with the trace and span it
+was made in. Everything else is the SDK's standard environment: ``OTEL_SERVICE_NAME``
 and ``OTEL_RESOURCE_ATTRIBUTES`` (service name ``carbonhub`` by default),
 ``OTEL_EXPORTER_OTLP_HEADERS``, ``OTEL_TRACES_SAMPLER``, ``OTEL_BSP_SCHEDULE_DELAY``,
 ``OTEL_METRIC_EXPORT_INTERVAL``, ``OTEL_PROPAGATORS`` …
@@ -30,12 +32,14 @@ from carbonhub.telemetry import runtime
 from carbonhub.telemetry.logs import install_log_correlation
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
 
 log = logging.getLogger(__name__)
 DEFAULT_SERVICE_NAME = "carbonhub"
+EXPORTED_LOGGER = "carbonhub"  # the hub's own loggers; never the exporters' (no feedback loop)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +48,13 @@ class Signals:
 
     traces: bool
     metrics: bool
+    logs: bool
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Signals:
         """The signals ``environ`` turns on (none without an OTLP endpoint)."""
         if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
-            return cls(False, False)
+            return cls(False, False, False)
         common = bool(environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip())
 
         def wanted(signal: str) -> bool:
@@ -57,12 +62,12 @@ class Signals:
                 return False
             return common or bool(environ.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT", "").strip())
 
-        return cls(wanted("TRACES"), wanted("METRICS"))
+        return cls(wanted("TRACES"), wanted("METRICS"), wanted("LOGS"))
 
     @property
     def any(self) -> bool:
         """Whether anything is exported."""
-        return self.traces or self.metrics
+        return self.traces or self.metrics or self.logs
 
 
 @dataclass(slots=True)
@@ -71,13 +76,19 @@ class Providers:
 
     tracer: TracerProvider | None = None
     meter: MeterProvider | None = None
+    logger: LoggerProvider | None = None
+    handler: logging.Handler | None = None
 
     def shutdown(self) -> None:
         """Export what is buffered, then stop the exporters."""
+        if self.handler is not None:
+            logging.getLogger(EXPORTED_LOGGER).removeHandler(self.handler)
         if self.tracer is not None:
             self.tracer.shutdown()
         if self.meter is not None:
             self.meter.shutdown()
+        if self.logger is not None:
+            self.logger.shutdown()
 
 
 _lock = threading.Lock()
@@ -100,14 +111,33 @@ def start_telemetry(environ: Mapping[str, str] | None = None) -> bool:
             metrics.set_meter_provider(providers.meter)
         runtime.activate(providers.tracer, providers.meter, _version())
         install_log_correlation()
+        if providers.logger is not None:
+            providers.handler = exporting_handler(providers.logger)
         _providers = providers
-    log.info(
-        "telemetry: exporting %s over OTLP/HTTP",
-        " and ".join(
-            s for s, on in (("traces", signals.traces), ("metrics", signals.metrics)) if on
-        ),
-    )
+    exported = [
+        name
+        for name, on in (
+            ("traces", signals.traces),
+            ("metrics", signals.metrics),
+            ("logs", signals.logs),
+        )
+        if on
+    ]
+    log.info("telemetry: exporting %s over OTLP/HTTP", ", ".join(exported))
     return True
+
+
+def exporting_handler(provider: LoggerProvider) -> logging.Handler:
+    """Send the hub's log records at INFO and above to ``provider`` (attached to the
+    ``carbonhub`` logger, so libraries' records and the exporters' own stay out)."""
+    from opentelemetry.sdk._logs import LoggingHandler
+
+    handler = LoggingHandler(level=logging.INFO, logger_provider=provider)
+    hub_logger = logging.getLogger(EXPORTED_LOGGER)
+    hub_logger.addHandler(handler)
+    if hub_logger.getEffectiveLevel() > logging.INFO:
+        hub_logger.setLevel(logging.INFO)
+    return handler
 
 
 def stop_telemetry() -> None:
@@ -124,8 +154,11 @@ def exporting_providers(signals: Signals) -> Providers:
     """New SDK providers exporting ``signals`` over OTLP/HTTP as the environment configures
     (endpoint, headers, batch delay, export interval); not installed anywhere."""
     # the SDK and the exporters load only here: a hub without telemetry never imports them
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
     from opentelemetry.sdk.trace import TracerProvider
@@ -139,6 +172,9 @@ def exporting_providers(signals: Signals) -> Providers:
     if signals.metrics:
         reader = PeriodicExportingMetricReader(OTLPMetricExporter())
         providers.meter = MeterProvider(resource=resource, metric_readers=[reader])
+    if signals.logs:
+        providers.logger = LoggerProvider(resource=resource)
+        providers.logger.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter()))
     return providers
 
 

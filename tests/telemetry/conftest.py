@@ -33,7 +33,11 @@ from tests.telemetry.receiver import OtlpReceiver
 CARBONHUB = str(Path(sys.executable).with_name("carbonhub"))
 STARTUP_SECONDS = 60
 # fast export, so a test waits a fraction of a second for what it looks for
-EXPORT_QUICKLY = {"OTEL_METRIC_EXPORT_INTERVAL": "500", "OTEL_BSP_SCHEDULE_DELAY": "100"}
+EXPORT_QUICKLY = {
+    "OTEL_METRIC_EXPORT_INTERVAL": "500",
+    "OTEL_BSP_SCHEDULE_DELAY": "100",
+    "OTEL_BLRP_SCHEDULE_DELAY": "100",
+}
 
 
 @dataclass

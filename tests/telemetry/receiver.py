@@ -1,6 +1,6 @@
 """An OTLP/HTTP receiver for tests: a real HTTP server on 127.0.0.1 that keeps what it is sent.
 
-It accepts ``POST /v1/traces`` and ``POST /v1/metrics`` with protobuf bodies (gzip or not),
+It accepts ``POST /v1/traces``, ``/v1/metrics`` and ``/v1/logs`` with protobuf bodies (gzip or not),
 answers them as a collector would, and decodes them with the ``opentelemetry.proto`` messages
 that ship with the exporter.
 """
@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+)
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
@@ -30,6 +34,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 RESPONSES = {
     "/v1/traces": ExportTraceServiceResponse,
     "/v1/metrics": ExportMetricsServiceResponse,
+    "/v1/logs": ExportLogsServiceResponse,
 }
 
 
@@ -59,6 +64,18 @@ def value_of(value: AnyValue) -> Any:
 def attributes_of(pairs: Any) -> dict[str, Any]:
     """OTLP key-value pairs as a dict."""
     return {kv.key: value_of(kv.value) for kv in pairs}
+
+
+@dataclass(frozen=True)
+class ReceivedLog:
+    """A log record as exported."""
+
+    body: str
+    severity: str
+    logger: str
+    trace_id: str
+    span_id: str
+    attributes: dict[str, Any]
 
 
 class OtlpReceiver:
@@ -125,6 +142,26 @@ class OtlpReceiver:
                     found.extend(_span(s, service) for s in scope_spans.spans)
         return found
 
+    def logs(self) -> list[ReceivedLog]:
+        """Every log record received."""
+        found = []
+        for body in self._bodies("/v1/logs"):
+            request = ExportLogsServiceRequest.FromString(body)
+            for resource_logs in request.resource_logs:
+                for scope_logs in resource_logs.scope_logs:
+                    found.extend(
+                        ReceivedLog(
+                            body=str(value_of(r.body)),
+                            severity=r.severity_text,
+                            logger=scope_logs.scope.name,
+                            trace_id=r.trace_id.hex(),
+                            span_id=r.span_id.hex(),
+                            attributes=attributes_of(r.attributes),
+                        )
+                        for r in scope_logs.log_records
+                    )
+        return found
+
     def metrics(self) -> list[Metric]:
         """Every metric received (one per export: cumulative metrics repeat)."""
         found = []
@@ -154,7 +191,11 @@ class OtlpReceiver:
         return found()
 
     def attribute_values(self) -> Iterator[Any]:
-        """Every attribute value of every span, metric point and resource received."""
+        """Every attribute value of every span, metric point, log record and resource received
+        (and every span name and log body)."""
+        for line in self.logs():
+            yield line.body
+            yield from line.attributes.values()
         for body in self._bodies("/v1/traces"):
             request = ExportTraceServiceRequest.FromString(body)
             for resource_spans in request.resource_spans:

@@ -35,7 +35,7 @@ from tests.telemetry.conftest import (
     hub_environment,
     serving,
 )
-from tests.telemetry.receiver import OtlpReceiver, ReceivedSpan
+from tests.telemetry.receiver import OtlpReceiver, ReceivedLog, ReceivedSpan
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"
@@ -96,9 +96,24 @@ def served(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             )
             assert lookup.json()["data"]["person"]["id"] == person.id
             assert receiver.wait_for(lambda: bool(receiver.metric_points("http.server.requests")))
+            assert receiver.wait_for(lambda: len(_access_lines(receiver)) >= 3)
         yield Served(receiver, server.log(), {person.id, agency.client_id, agency.client_secret})
     finally:
         receiver.close()
+
+
+def _access_lines(receiver: OtlpReceiver) -> list[ReceivedLog]:
+    return [line for line in receiver.logs() if line.logger == "carbonhub.access"]
+
+
+def test_given_a_served_request_then_its_access_log_line_is_exported_in_its_trace(
+    served: Served,
+) -> None:
+    [line] = [line for line in _access_lines(served.receiver) if line.trace_id == TRACE_ID]
+    assert line.body.startswith("POST /graphql 200 ")
+    assert line.severity == "INFO"
+    [http] = [s for s in _trace(served.receiver.spans(), TRACE_ID) if s.kind == SERVER]
+    assert line.span_id == http.span_id
 
 
 def _trace(spans: list[ReceivedSpan], trace_id: str) -> list[ReceivedSpan]:

@@ -15,20 +15,37 @@ ENDPOINT = "http://collector:4318"
 
 
 @pytest.mark.parametrize(
-    ("environ", "traces", "metrics"),
+    ("environ", "traces", "metrics", "logs"),
     [
-        ({}, False, False),
-        ({"OTEL_SERVICE_NAME": "carbonhub"}, False, False),
-        ({"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT}, True, True),
-        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{ENDPOINT}/v1/traces"}, True, False),
-        ({"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_METRICS_EXPORTER": "none"}, True, False),
-        ({"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_SDK_DISABLED": "true"}, False, False),
+        ({}, False, False, False),
+        ({"OTEL_SERVICE_NAME": "carbonhub"}, False, False, False),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT}, True, True, True),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{ENDPOINT}/v1/traces"}, True, False, False),
+        ({"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": f"{ENDPOINT}/v1/logs"}, False, False, True),
+        (
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_METRICS_EXPORTER": "none"},
+            True,
+            False,
+            True,
+        ),
+        (
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_LOGS_EXPORTER": "none"},
+            True,
+            True,
+            False,
+        ),
+        (
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_SDK_DISABLED": "true"},
+            False,
+            False,
+            False,
+        ),
     ],
 )
 def test_the_environment_decides_which_signals_are_exported(
-    environ: dict[str, str], traces: bool, metrics: bool
+    environ: dict[str, str], traces: bool, metrics: bool, logs: bool
 ) -> None:
-    assert Signals.from_environment(environ) == Signals(traces, metrics)
+    assert Signals.from_environment(environ) == Signals(traces, metrics, logs)
 
 
 def test_given_no_endpoint_then_starting_telemetry_records_nothing() -> None:
