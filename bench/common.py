@@ -32,11 +32,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import uvicorn
+from cryptography.fernet import Fernet
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, event, text
 
+from carbonhub.auth.clients import NewClient
 from carbonhub.db import create_db_engine
 from carbonhub.hub import Hub, open_hub, prepare_database
 from carbonhub.settings import Settings
@@ -221,6 +224,51 @@ def serving(app: Any, port: int) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def served_settings(database_url: str, port: int) -> Settings:
+    """Production settings for a hub a benchmark serves on 127.0.0.1:``port``: hour-long
+    tokens, no scheduled sync, and no rate limits (one client from 127.0.0.1 would get 429)."""
+    return Settings(
+        database_url=database_url,
+        env="production",
+        public_url=f"http://127.0.0.1:{port}",
+        access_token_minutes=60,
+        sync_interval_s=0,
+        token_encryption_keys=Fernet.generate_key().decode(),
+        rate_limit_enabled=False,
+    )
+
+
+def keep_alive_client(base_url: str, timeout: float) -> httpx.Client:
+    """One keep-alive connection with TCP_NODELAY (a POST's headers and body are two segments)."""
+    transport = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+    return httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+
+
+class Bearer:
+    """A client's access token from ``/oauth/token``, fetched again shortly before it expires."""
+
+    def __init__(self, http: httpx.Client, client: NewClient) -> None:
+        self.http = http
+        self.client = client
+        self.token: str | None = None
+        self.expires = 0.0
+        self.fetched = 0
+
+    def headers(self) -> dict[str, str]:
+        if self.token is None or time.monotonic() > self.expires - 60:
+            response = self.http.post(
+                "/oauth/token",
+                data={"grant_type": "client_credentials"},
+                auth=(self.client.client_id, self.client.client_secret or ""),
+            )
+            response.raise_for_status()
+            body = response.json()
+            self.token = str(body["access_token"])
+            self.expires = time.monotonic() + float(body.get("expires_in", 300))
+            self.fetched += 1
+        return {"Authorization": f"Bearer {self.token}"}
 
 
 def server_version(engine: Engine) -> str:

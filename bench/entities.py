@@ -26,19 +26,18 @@ Run::
 from __future__ import annotations
 
 import itertools
-import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import httpx
-from cryptography.fernet import Fernet
 from rich.console import Console
 from sqlalchemy import Engine, select
 from sqlmodel import col
 
 from bench.common import (
+    Bearer,
     base_parser,
     chosen_backends,
     counting,
@@ -46,7 +45,9 @@ from bench.common import (
     fmt_seconds,
     free_port,
     fresh_database,
+    keep_alive_client,
     median,
+    served_settings,
     server_version,
     serving,
     stopwatch,
@@ -56,12 +57,11 @@ from bench.common import (
 from carbonhub.actors.directory import register_enterprise, register_person
 from carbonhub.actors.uscc import complete_uscc
 from carbonhub.app import create_app
-from carbonhub.auth.clients import NewClient, create_client
+from carbonhub.auth.clients import create_client
 from carbonhub.auth.scopes import ClientKind
 from carbonhub.db import write_session
 from carbonhub.hub import Hub, open_hub
 from carbonhub.models import Enterprise, Person, Region
-from carbonhub.settings import Settings
 
 console = Console()
 DISTRICTS = ("110101", "110105", "110108", "310104", "120101")
@@ -147,17 +147,6 @@ def lookups(hub: Hub, persons: list[str], enterprises: list[str], keys: int) -> 
     ]
 
 
-def bearer(http: httpx.Client, client: NewClient) -> dict[str, str]:
-    """The client's access token (client credentials) as a header."""
-    response = http.post(
-        "/oauth/token",
-        data={"grant_type": "client_credentials"},
-        auth=(client.client_id, client.client_secret or ""),
-    )
-    response.raise_for_status()
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
 def measure(
     http: httpx.Client, headers: dict[str, str], hub: Hub, lookup: Lookup, repeat: int
 ) -> dict[str, Any]:
@@ -192,28 +181,14 @@ def run_backend(backend: str, args: Any) -> dict[str, Any]:
     with fresh_database(backend, args.postgres_url) as db:
         persons, enterprises = populate(db.hub, args.keys)
         port = free_port()
-        settings = Settings(
-            database_url=db.url,
-            env="production",
-            public_url=f"http://127.0.0.1:{port}",
-            access_token_minutes=60,
-            sync_interval_s=0,
-            token_encryption_keys=Fernet.generate_key().decode(),
-            rate_limit_enabled=False,
-        )
+        settings = served_settings(db.url, port)
         hub = open_hub(settings, upgrade=False)
         try:
             with write_session(hub.engine) as session:
                 operator = create_client(session, kind=ClientKind.OPERATOR, name="bench operator")
             app = create_app(settings, hub=hub, scheduler=False)
-            transport = httpx.HTTPTransport(
-                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-            )
-            with (
-                serving(app, port) as base_url,
-                httpx.Client(base_url=base_url, timeout=120, transport=transport) as http,
-            ):
-                headers = bearer(http, operator)
+            with serving(app, port) as base_url, keep_alive_client(base_url, 120) as http:
+                headers = Bearer(http, operator).headers()
                 rows = [
                     measure(http, headers, hub, lookup, args.repeat)
                     for lookup in lookups(hub, persons, enterprises, args.keys)

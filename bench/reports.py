@@ -86,7 +86,6 @@ Results are printed as tables and written to ``bench/results/reports-<timestamp>
 from __future__ import annotations
 
 import argparse
-import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -96,13 +95,13 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from cryptography.fernet import Fernet
 from sqlalchemy import Engine, bindparam, event, text
 
 from bench.common import (
     BEIJING,
     SEASON_END,
     SEASON_START,
+    Bearer,
     BenchDatabase,
     base_parser,
     chosen_backends,
@@ -112,7 +111,9 @@ from bench.common import (
     fmt_seconds,
     free_port,
     fresh_database,
+    keep_alive_client,
     median,
+    served_settings,
     server_version,
     serving,
     statement_shape,
@@ -134,7 +135,7 @@ from bench.season import (
     make_workforce,
 )
 from carbonhub.app import create_app
-from carbonhub.auth.clients import NewClient, create_client
+from carbonhub.auth.clients import create_client
 from carbonhub.auth.scopes import ClientKind
 from carbonhub.db import write_session
 from carbonhub.hub import Hub, open_hub
@@ -142,7 +143,6 @@ from carbonhub.models import utcnow
 from carbonhub.models.types import UTCDateTime
 from carbonhub.periods import parse_period
 from carbonhub.reports.partitions import canonical
-from carbonhub.settings import Settings
 
 TARGET_RATIO = 3.0
 TARGET_SECONDS = 0.100
@@ -614,31 +614,6 @@ def compare_esg(
 # -- over HTTP ----------------------------------------------------------------------------------
 
 
-class Bearer:
-    """A client's access token from ``/oauth/token``, fetched again shortly before it expires."""
-
-    def __init__(self, http: httpx.Client, client: NewClient) -> None:
-        self.http = http
-        self.client = client
-        self.token: str | None = None
-        self.expires = 0.0
-        self.fetched = 0
-
-    def headers(self) -> dict[str, str]:
-        if self.token is None or time.monotonic() > self.expires - 60:
-            response = self.http.post(
-                "/oauth/token",
-                data={"grant_type": "client_credentials"},
-                auth=(self.client.client_id, self.client.client_secret or ""),
-            )
-            response.raise_for_status()
-            body = response.json()
-            self.token = str(body["access_token"])
-            self.expires = time.monotonic() + float(body.get("expires_in", 300))
-            self.fetched += 1
-        return {"Authorization": f"Bearer {self.token}"}
-
-
 def ask(http: httpx.Client, query: str, headers: dict[str, str]) -> tuple[dict[str, Any], float]:
     """POST the query; returns the JSON body and the seconds from sending to parsed JSON."""
     with stopwatch() as elapsed:
@@ -873,15 +848,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             + ("" if not built.problems else f" [bold red]PROBLEMS[/bold red]: {built.problems}")
         )
         port = free_port()
-        settings = Settings(
-            database_url=db.url,
-            env="production",
-            public_url=f"http://127.0.0.1:{port}",
-            access_token_minutes=60,
-            sync_interval_s=0,
-            token_encryption_keys=Fernet.generate_key().decode(),
-            rate_limit_enabled=False,  # one client from 127.0.0.1: the limiter would answer 429
-        )
+        settings = served_settings(db.url, port)
         hub = open_hub(settings, upgrade=False)
         try:
             with write_session(hub.engine) as session:
@@ -895,13 +862,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                     enterprise_id=built.enterprise_id,
                 )
             app = create_app(settings, hub=hub, scheduler=False)
-            transport = httpx.HTTPTransport(
-                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-            )
-            with (
-                serving(app, port) as base_url,
-                httpx.Client(base_url=base_url, timeout=600, transport=transport) as http,
-            ):
+            with serving(app, port) as base_url, keep_alive_client(base_url, 600) as http:
                 agency = Bearer(http, agency_client)
                 enterprise = Bearer(http, enterprise_client)
                 esg_raw = esg_raw_sql(db.hub, built.enterprise_id, args.period)
