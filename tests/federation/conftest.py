@@ -23,11 +23,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date
@@ -51,12 +49,12 @@ from carbonhub.settings import Settings
 from tests.fixtures.accounts import FAST_ARGON2, PASSWORD, Citizen
 from tests.fixtures.actors import event, share_everything
 from tests.fixtures.database import IN_CI
+from tests.fixtures.processes import Running, free_port, healthy, start
 from tests.oauth.conftest import REDIRECT_URI, Browser
 
 REPO = Path(__file__).resolve().parents[2]
 SUPERGRAPH = REPO / "infra" / "supergraph"
 CARBONHUB = str(Path(sys.executable).with_name("carbonhub"))
-STARTUP_SECONDS = 60
 HAIDIAN = "110108"
 ESG_CONTACT = "esg@jinglv.example.cn"
 HR_RECORDS = [("JL-001", "Logistics"), ("JL-002", "Logistics"), ("JL-003", "Finance")]
@@ -130,65 +128,6 @@ def compose(node: str) -> Compose:
 
 
 # -- processes -----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-@dataclass
-class Running:
-    """A subprocess started for the session: its base URL and its log (stdout and stderr)."""
-
-    url: str
-    log_file: Path
-
-    def log(self) -> str:
-        return self.log_file.read_text(encoding="utf-8", errors="replace")
-
-
-def start(
-    stack: ExitStack,
-    args: list[str],
-    *,
-    url: str,
-    log_file: Path,
-    env: Mapping[str, str],
-    ready: Callable[[Running], bool],
-    cwd: Path | None = None,
-) -> Running:
-    """Start ``args`` and wait until ``ready``; ``stack`` terminates it (whatever happens)."""
-    log = stack.enter_context(log_file.open("wb"))
-    process = subprocess.Popen(args, cwd=cwd, env=dict(env), stdout=log, stderr=subprocess.STDOUT)
-    stack.callback(_stop, process)
-    running = Running(url, log_file)
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"{args[:2]} exited with {process.returncode}:\n{running.log()}")
-        if ready(running):
-            return running
-        time.sleep(0.05)
-    pytest.fail(f"{args[:2]} was not ready within {STARTUP_SECONDS} s:\n{running.log()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def healthy(running: Running) -> bool:
-    try:
-        return httpx.get(f"{running.url}/healthz", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def said_ready(running: Running) -> bool:

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -28,10 +24,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from carbonhub.telemetry import runtime
+from tests.fixtures.processes import Running, free_port, healthy, start
 from tests.telemetry.receiver import OtlpReceiver
 
 CARBONHUB = str(Path(sys.executable).with_name("carbonhub"))
-STARTUP_SECONDS = 60
 # fast export, so a test waits a fraction of a second for what it looks for
 EXPORT_QUICKLY = {
     "OTEL_METRIC_EXPORT_INTERVAL": "500",
@@ -99,13 +95,6 @@ def receiver() -> Iterator[OtlpReceiver]:
 # -- the hub in a subprocess -------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def hub_environment(database_url: str, **extra: str) -> dict[str, str]:
     """This process's environment without any OTEL_ variable, for a hub on ``database_url``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
@@ -123,54 +112,19 @@ def exporting_to(receiver: OtlpReceiver) -> dict[str, str]:
     return {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, **EXPORT_QUICKLY}
 
 
-@dataclass
-class Served:
-    """A ``carbonhub serve`` subprocess: its base URL and, once stopped, its log."""
-
-    url: str
-    log_file: Path
-
-    def log(self) -> str:
-        return self.log_file.read_text(encoding="utf-8", errors="replace")
-
-
 @contextmanager
-def serving(env: Mapping[str, str], log_dir: Path) -> Iterator[Served]:
+def serving(env: Mapping[str, str], log_dir: Path) -> Iterator[Running]:
     """``carbonhub serve`` on a free port until the block ends (terminated whatever happens)."""
     port = free_port()
-    log_file = log_dir / f"serve-{port}.log"
-    with log_file.open("wb") as log:
-        process = subprocess.Popen(
+    with ExitStack() as stack:
+        yield start(
+            stack,
             [CARBONHUB, "serve", "--port", str(port)],
-            env=dict(env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            url=f"http://127.0.0.1:{port}",
+            log_file=log_dir / f"serve-{port}.log",
+            env=env,
+            ready=healthy,
         )
-        try:
-            served = Served(f"http://127.0.0.1:{port}", log_file)
-            _wait_until_healthy(process, served)
-            yield served
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_until_healthy(process: subprocess.Popen[bytes], served: Served) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"carbonhub serve exited with {process.returncode}:\n{served.log()}")
-        try:
-            if httpx.get(f"{served.url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"carbonhub serve did not answer within {STARTUP_SECONDS} s:\n{served.log()}")
 
 
 def database_copy(sqlite_template: Path, directory: Path) -> str:

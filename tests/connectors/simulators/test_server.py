@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import date
 from typing import Any
 
@@ -19,14 +18,7 @@ from carbonhub.connectors.simulators import (
     approve_url,
     create_simulator,
 )
-
-
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+from tests.fixtures.processes import free_port
 
 
 def test_a_server_on_port_zero_serves_on_a_free_loopback_port() -> None:
