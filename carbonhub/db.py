@@ -48,12 +48,14 @@ def redact_url(url: str) -> str:
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
 
-def create_db_engine(url: str, **options: Any) -> Engine:
+def create_db_engine(
+    url: str, *, pool_size: int = DEFAULT_POOL_SIZE, pool_overflow: int = 0, **options: Any
+) -> Engine:
     """Create an engine with carbonhub's connection settings for the URL's dialect.
 
-    PostgreSQL connections are kept (``pool_size``, no overflow by default): a connection
-    opened for a burst and closed after it costs a server process start per request, which
-    under load took more CPU than the requests themselves.
+    PostgreSQL connections are kept (``pool_size``, no ``pool_overflow`` by default; SQLite
+    ignores both): a connection opened for a burst and closed after it costs a server process
+    start per request, which under load took more CPU than the requests themselves.
     """
     url = normalise_url(url)
     try:
@@ -70,9 +72,7 @@ def create_db_engine(url: str, **options: Any) -> Engine:
         instrument_engine(engine)
         return engine
     options.setdefault("pool_pre_ping", True)
-    options.setdefault("pool_size", DEFAULT_POOL_SIZE)
-    options.setdefault("max_overflow", 0)
-    engine = create_engine(url, **options)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_overflow, **options)
     event.listen(engine, "connect", _postgresql_session)
     instrument_engine(engine)
     return engine
@@ -80,11 +80,10 @@ def create_db_engine(url: str, **options: Any) -> Engine:
 
 def engine_for(settings: Settings) -> Engine:
     """The engine of the configured database, with the configured pool on PostgreSQL."""
-    url = settings.database_url
-    if make_url(normalise_url(url)).get_backend_name() == "sqlite":
-        return create_db_engine(url)
     return create_db_engine(
-        url, pool_size=settings.database_pool_size, max_overflow=settings.database_pool_overflow
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        pool_overflow=settings.database_pool_overflow,
     )
 
 
