@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from importlib import resources
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -157,10 +158,41 @@ def reader(engine: Engine) -> Engine:
     return found
 
 
+# the read connection :func:`reading` holds for the current thread's work, with its engine
+_held: ContextVar[tuple[Engine, Connection] | None] = ContextVar("carbonhub_read", default=None)
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A read connection (see :func:`reader`), which every read inside the block shares.
+
+    :func:`read_session` and nested ``reading`` blocks on the same engine reuse it: the
+    several reads of one step of a request (a report's probes and its batch read) then take
+    one connection from the pool instead of one each, and one liveness ping. Never write on
+    it, and never open a write session inside the block: a thread holding two connections
+    at once can exhaust the pool with its peers (each waits for a second one).
+    """
+    held = _held.get()
+    if held is not None and held[0] is engine:
+        yield held[1]
+        return
+    with reader(engine).connect() as connection:
+        token = _held.set((engine, connection))
+        try:
+            yield connection
+        finally:
+            _held.reset(token)
+
+
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
-    """A session for reads (autocommit on PostgreSQL: see :func:`reader`)."""
-    with Session(reader(engine), expire_on_commit=False) as session:
+    """A session for reads (autocommit on PostgreSQL: see :func:`reader`), on the connection
+    of the enclosing :func:`reading` block if there is one."""
+    held = _held.get()
+    bind: Engine | Connection = (
+        held[1] if held is not None and held[0] is engine else reader(engine)
+    )
+    with Session(bind, expire_on_commit=False) as session:
         yield session
 
 

@@ -13,7 +13,17 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -133,6 +143,17 @@ def settle_pending(session: Session, rules: ReleaseRules) -> int:
         lock_heads(session, chunk)
         settle(session, rules, chunk)
     return len(pending)
+
+
+def catch_up_due(connection: Connection, now: datetime) -> bool:
+    """Whether :func:`catch_up` would change anything at ``now``: one read-only statement, so
+    that a report opens a write transaction only when time or posting left work behind."""
+    return bool(connection.execute(_due_or_pending(), {"now": now}).scalar())
+
+
+@lru_cache(maxsize=1)
+def _due_or_pending() -> Select[Any]:
+    return select(or_(_due().exists(), select(col(ReleasedPending.person_id)).exists()))
 
 
 def catch_up(session: Session, rules: ReleaseRules, now: datetime) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, and_, or_, select
 from sqlalchemy.sql import Select
 
 from carbonhub.aggregates import partition_key
-from carbonhub.db import reader
+from carbonhub.db import reading
 from carbonhub.methodology import Catalogue
 from carbonhub.models import ReleasedCount, ReleasedDaily, table_of
 from carbonhub.periods import Period
@@ -89,7 +89,7 @@ class Released:
         distinct-person counters."""
         requests = [spec.sums_request() for spec in specs]
         bases, served_by = plan(requests)
-        with reader(self.engine).connect() as connection:
+        with reading(self.engine) as connection:
             rows = read_bases(connection, DAILY, self.recipient, self.methodology_key, bases)
             persons = self._participants(connection, specs)
         grids = []

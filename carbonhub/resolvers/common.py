@@ -9,8 +9,8 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from carbonhub.consent.released import catch_up
-from carbonhub.db import write_session
+from carbonhub.consent.released import catch_up, catch_up_due
+from carbonhub.db import reading, write_session
 from carbonhub.errors import InvalidInput
 from carbonhub.hub import Hub
 from carbonhub.periods import Interval, Period, local_date, parse_period
@@ -68,9 +68,18 @@ def catch_up_consents(hub: Hub, now: datetime) -> None:
 
 def caught_up(hub: Hub, now: datetime, read: Callable[[], T]) -> T:
     """``read()`` after :func:`catch_up_consents`, in the caller's thread: a report's first
-    read follows the catch-up without another hop to the thread pool."""
+    read follows the catch-up without another hop to the thread pool.
+
+    Usually nothing is due: one read-only probe finds so, and the probe and every read of
+    ``read()`` share one connection. Only when something is due does a write transaction
+    run, after that connection went back (a thread holds one connection at a time).
+    """
+    with reading(hub.engine) as connection:
+        if not catch_up_due(connection, now):
+            return read()
     catch_up_consents(hub, now)
-    return read()
+    with reading(hub.engine):
+        return read()
 
 
 def report_period_argument(

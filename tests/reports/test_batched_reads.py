@@ -23,7 +23,7 @@ from carbonhub.reports.breakdown import BreakdownReport, Part
 from carbonhub.reports.figures import Cell
 from carbonhub.reports.partitions import day, days_of, month, quarter, year
 from carbonhub.reports.sums import SumsRequest, plan, serves
-from carbonhub.resolvers.common import catch_up_consents, season_of
+from carbonhub.resolvers.common import catch_up_consents, caught_up, season_of
 from tests.reports.conftest import EXAMPLES
 from tests.reports.grid_reference import grid_alone
 from tests.reports.worlds import (
@@ -180,15 +180,20 @@ def test_given_every_part_wanted_when_a_district_report_is_produced_then_it_read
     assert len(statements) == 2, statements
 
 
-def test_given_an_enterprise_with_enough_contributors_when_every_part_is_produced_then_it_reads_in_three_statements(
-    hub: Hub, world: Callable[[Plan], World]
-) -> None:
+@pytest.fixture
+def twelve_riders(world: Callable[[Plan], World]) -> World:
+    """An enterprise whose 12 consenting employees each rode a shared bike in July 2023."""
     employees = tuple(PersonPlan(DISTRICTS[0], True, True) for _ in range(12))
     bike = tuple(
         EventPlan(i, "transport.bike_share", date(2023, 7, 1 + i), 5, 4) for i in range(12)
     )
-    built = world(Plan(employees, bike))
-    report = esg_report(hub, built.employer, month(2023, 7), METHODOLOGIES[0])
+    return world(Plan(employees, bike))
+
+
+def test_given_an_enterprise_with_enough_contributors_when_every_part_is_produced_then_it_reads_in_three_statements(
+    hub: Hub, twelve_riders: World
+) -> None:
+    report = esg_report(hub, twelve_riders.employer, month(2023, 7), METHODOLOGIES[0])
     report.want(EVERY_PART)
 
     with counted_statements(hub) as statements:
@@ -197,6 +202,29 @@ def test_given_an_enterprise_with_enough_contributors_when_every_part_is_produce
     # the contributors (a probe of the all-time counters), then the sums and the counters
     assert len(statements) == 3, statements
     assert report.total().participants == 12
+
+
+def test_given_nothing_due_when_a_report_is_read_caught_up_then_one_connection_serves_the_probe_and_the_reads(
+    hub: Hub, twelve_riders: World
+) -> None:
+    report = esg_report(hub, twelve_riders.employer, month(2023, 7), METHODOLOGIES[0])
+    report.want(EVERY_PART)
+    checkouts: list[object] = []
+
+    def checkout(*args: object) -> None:
+        checkouts.append(args)
+
+    event.listen(hub.engine, "checkout", checkout)
+    try:
+        with counted_statements(hub) as statements:
+            caught_up(hub, utcnow(), lambda: produce_all(report))
+    finally:
+        event.remove(hub.engine, "checkout", checkout)
+
+    # the catch-up probe (nothing due: no write transaction), the contributors, sums, counters
+    assert len(checkouts) == 1
+    assert len(statements) == 4, statements
+    assert all(s.lstrip().upper().startswith("SELECT") for s in statements), statements
 
 
 def test_given_a_month_split_by_quarter_then_one_base_serves_the_month_the_quarter_and_its_months() -> (
