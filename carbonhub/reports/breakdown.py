@@ -13,7 +13,9 @@ from __future__ import annotations
 import copy
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -35,6 +37,33 @@ from carbonhub.reports.privacy import EMPTY, Decisions, Group, protect_group, un
 from carbonhub.reports.sums import Key
 
 Memberships = list[tuple[Group, str]]
+
+_memory_only: ContextVar[bool] = ContextVar("carbonhub_report_memory_only", default=False)
+
+
+class WouldRead(Exception):
+    """Raised inside :func:`memory_only` where a report would have to read the database."""
+
+
+@contextmanager
+def memory_only() -> Iterator[None]:
+    """Produce figures only from what the report has read already; a read raises WouldRead.
+
+    After a report's first read fetched the grids of every part wanted, its figures are
+    plain computation: a caller on the event loop can produce them there, without a worker
+    thread, and fall back to one if something was not read (a part not declared wanted).
+    """
+    token = _memory_only.set(True)
+    try:
+        yield
+    finally:
+        _memory_only.reset(token)
+
+
+def check_may_read() -> None:
+    """Raise :class:`WouldRead` inside :func:`memory_only`; call before every report read."""
+    if _memory_only.get():
+        raise WouldRead
 
 
 class Part(StrEnum):
@@ -141,6 +170,7 @@ class BreakdownReport(ABC):
         if self._planning is not None:
             self._planning.setdefault(memo, spec)
             return {}
+        check_may_read()
         with self._reading:
             if memo not in self._grids:
                 self._read({memo: spec})

@@ -21,7 +21,13 @@ from carbonhub.methodology import Catalogue, Methodology
 from carbonhub.models import Employment, ReleasedPresence, table_of
 from carbonhub.periods import Interval, Period
 from carbonhub.reports.aggregation import COUNT, Released, Scope
-from carbonhub.reports.breakdown import BehaviourFigure, BreakdownReport, Part, SeriesFigure
+from carbonhub.reports.breakdown import (
+    BehaviourFigure,
+    BreakdownReport,
+    Part,
+    SeriesFigure,
+    check_may_read,
+)
 from carbonhub.reports.figures import Figure
 
 EMPLOYMENT = table_of(Employment)
@@ -100,6 +106,7 @@ class EsgReport(BreakdownReport):
         anything about a small enterprise's few consenting employees.
         """
         if "contributors" not in self._counted:
+            check_may_read()
             with read_session(self.engine) as session:
                 self._counted["contributors"] = self._contributors(session)
         return self._counted["contributors"] < self.k
@@ -145,6 +152,7 @@ class EsgReport(BreakdownReport):
             or_(EMPLOYMENT.c.valid_to.is_(None), EMPLOYMENT.c.valid_to >= self.period.start),
         )
         query = select(func.count(func.distinct(EMPLOYMENT.c.person_id))).where(overlaps)
+        check_may_read()
         with read_session(self.engine) as session:
             return int(session.execute(query).scalar_one())
 

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Generic, TypeVar
 
 import strawberry
@@ -18,6 +19,7 @@ from strawberry.federation.schema_directives import Cost
 from carbonhub import reports as domain
 from carbonhub.periods import Interval as DomainInterval
 from carbonhub.reports import Figure, kg
+from carbonhub.reports.breakdown import WouldRead, memory_only
 from carbonhub.reports.scope import MAX_COMPARED
 from carbonhub.resolvers import region as region_resolvers
 from carbonhub.resolvers.common import fields_wanted
@@ -42,8 +44,20 @@ T = TypeVar("T")
 Interval = strawberry.enum(DomainInterval, name="Interval", description="Step of a time series.")
 
 
+async def figures_of(compute: Callable[[], T]) -> T:
+    """``compute()`` of a report's figures: at once on the event loop when the report holds
+    every grid it needs (its first read fetched those of all the parts the query asks for),
+    in a worker thread when it would have to read. A thread hop per field costs more than
+    the computation."""
+    try:
+        with memory_only():
+            return compute()
+    except WouldRead:
+        return await in_thread(compute)
+
+
 class Once(Generic[T]):
-    """Compute a blocking value once per request, however many fields await it."""
+    """Compute a report's value once per request, however many fields await it."""
 
     def __init__(self, compute: Callable[[], T]) -> None:
         self._compute = compute
@@ -55,9 +69,9 @@ class Once(Generic[T]):
         return await self._task
 
     async def _run(self) -> T:
-        # The thread's coroutine is made inside the task: a task cancelled before it starts
-        # (a sibling field failed) then leaves no coroutine never awaited.
-        return await in_thread(self._compute)
+        # The coroutine is made inside the task: a task cancelled before it starts (a sibling
+        # field failed) then leaves no coroutine never awaited.
+        return await figures_of(self._compute)
 
 
 @strawberry.federation.type(
@@ -198,11 +212,11 @@ class ReductionReport:
 
     @strawberry.field(directives=[list_size(CATEGORIES)])
     async def by_category(self, info: Info) -> list[CategoryRow]:
-        return _category_rows(info, await in_thread(self.breakdown.by_category))
+        return _category_rows(info, await figures_of(self.breakdown.by_category))
 
     @strawberry.field(directives=[list_size(BEHAVIOURS)])
     async def by_behaviour(self, info: Info) -> list[BehaviourRow]:
-        return _behaviour_rows(info, await in_thread(self.breakdown.by_behaviour))
+        return _behaviour_rows(info, await figures_of(self.breakdown.by_behaviour))
 
     @strawberry.field(
         description="Released behaviours with the largest reductions.", directives=[page(5)]
@@ -210,7 +224,7 @@ class ReductionReport:
     async def top_behaviours(self, info: Info, first: int = 5) -> list[BehaviourRow]:
         rows = [
             b
-            for b in await in_thread(self.breakdown.by_behaviour)
+            for b in await figures_of(self.breakdown.by_behaviour)
             if b.figure.reduction_mg is not None
         ]
         rows.sort(key=lambda b: -(b.figure.reduction_mg or 0))
@@ -220,7 +234,9 @@ class ReductionReport:
         directives=[list_size(SERIES_POINTS)], metadata=sized_by("interval", SERIES_BY_INTERVAL)
     )
     async def series(self, interval: Interval = DomainInterval.MONTH) -> list[SeriesPoint]:  # type: ignore[valid-type]
-        return _series_points(await in_thread(self.breakdown.series, DomainInterval(interval)))
+        return _series_points(
+            await figures_of(partial(self.breakdown.series, DomainInterval(interval)))
+        )
 
 
 # each methodology compared is a report computed again
@@ -253,14 +269,14 @@ class MethodologyComparison:
         directives=[list_size(BEHAVIOURS)],
     )
     async def by_behaviour(self, info: Info) -> list[BehaviourRow]:
-        return _behaviour_rows(info, await in_thread(self.report.by_behaviour))
+        return _behaviour_rows(info, await figures_of(self.report.by_behaviour))
 
     @strawberry.field(
         description="Active behaviours this methodology gives no reduction for.",
         directives=[list_size(BEHAVIOURS)],
     )
     async def not_covered(self, info: Info) -> list[BehaviourType]:
-        rows = await in_thread(self.report.by_behaviour)
+        rows = await figures_of(self.report.by_behaviour)
         return [behaviour_type(info, b.behaviour) for b in rows if not b.covered]
 
 
@@ -297,7 +313,7 @@ class RegionReport(ReductionReport):
         description="Every region directly below this one.", directives=[list_size(CHILD_REGIONS)]
     )
     async def children(self, info: Info) -> list[ChildRegionRow]:
-        figures = await in_thread(self.region_report.children)
+        figures = await figures_of(self.region_report.children)
         regions = {
             r.code: r for r in await region_resolvers.regions(info, [f.key for f in figures])
         }
@@ -362,11 +378,13 @@ class EsgReport(ReductionReport):
 
     @strawberry.field(directives=[list_size(MONTHS)])
     async def by_month(self) -> list[SeriesPoint]:
-        return _series_points(await in_thread(self.esg_report.series, DomainInterval.MONTH))
+        return _series_points(
+            await figures_of(partial(self.esg_report.series, DomainInterval.MONTH))
+        )
 
     @strawberry.field
     async def scope3(self) -> Scope3 | None:
-        estimate = await in_thread(self.esg_report.scope3)
+        estimate = await figures_of(self.esg_report.scope3)
         if estimate is None:
             return None
         return Scope3(

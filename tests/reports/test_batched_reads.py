@@ -4,6 +4,7 @@ grouped by the database, and its own counters)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -19,11 +20,12 @@ from carbonhub.models import utcnow
 from carbonhub.periods import Period
 from carbonhub.reports import EsgReport, RegionReport
 from carbonhub.reports.aggregation import GridSpec
-from carbonhub.reports.breakdown import BreakdownReport, Part
+from carbonhub.reports.breakdown import BreakdownReport, Part, WouldRead, memory_only
 from carbonhub.reports.figures import Cell
 from carbonhub.reports.partitions import day, days_of, month, quarter, year
 from carbonhub.reports.sums import SumsRequest, plan, serves
 from carbonhub.resolvers.common import catch_up_consents, caught_up, season_of
+from carbonhub.schema.reports import figures_of
 from tests.reports.conftest import EXAMPLES
 from tests.reports.grid_reference import grid_alone
 from tests.reports.worlds import (
@@ -225,6 +227,46 @@ def test_given_nothing_due_when_a_report_is_read_caught_up_then_one_connection_s
     assert len(checkouts) == 1
     assert len(statements) == 4, statements
     assert all(s.lstrip().upper().startswith("SELECT") for s in statements), statements
+
+
+def test_given_the_first_read_done_when_the_wanted_parts_are_produced_memory_only_then_nothing_is_read(
+    hub: Hub, twelve_riders: World
+) -> None:
+    report = esg_report(hub, twelve_riders.employer, month(2023, 7), METHODOLOGIES[0])
+    report.want(EVERY_PART)
+    report.total()
+
+    with counted_statements(hub) as statements, memory_only():
+        produce_all(report)
+
+    assert statements == []
+
+
+def test_given_a_part_not_wanted_when_it_is_produced_memory_only_then_it_would_read(
+    hub: Hub, twelve_riders: World
+) -> None:
+    report = esg_report(hub, twelve_riders.employer, month(2023, 7), METHODOLOGIES[0])
+    report.want({Part.TOTAL})
+    report.total()
+
+    with counted_statements(hub) as statements, memory_only(), pytest.raises(WouldRead):
+        report.by_category()
+
+    assert statements == []
+
+
+def test_given_a_part_not_wanted_when_a_field_asks_for_it_then_it_is_read_in_a_thread(
+    hub: Hub, twelve_riders: World
+) -> None:
+    report = esg_report(hub, twelve_riders.employer, month(2023, 7), METHODOLOGIES[0])
+    report.want({Part.TOTAL})
+    report.total()
+    expected = esg_report(hub, twelve_riders.employer, month(2023, 7), METHODOLOGIES[0])
+
+    figures = asyncio.run(figures_of(report.by_category))
+
+    assert figures == expected.by_category()
+    assert [f.participants for f in figures] == [12]
 
 
 def test_given_a_month_split_by_quarter_then_one_base_serves_the_month_the_quarter_and_its_months() -> (
