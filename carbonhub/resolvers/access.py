@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, datetime
 
 from carbonhub.auth import Principal, PrincipalKind
-from carbonhub.consent.access_log import Access, region_prefix
+from carbonhub.consent.access_log import Access, record_accesses, region_prefix
+from carbonhub.db import write_session
+from carbonhub.hub import Hub
+from carbonhub.reports import Figure
+from carbonhub.resolvers.common import caught_up
 from carbonhub.resolvers.context import Info
 
 
@@ -28,36 +34,42 @@ async def log_access(info: Info, access: Access) -> None:
     await info.context.loaders.access_log.load(access)
 
 
-async def log_release(
+def release_access(
     info: Info,
     *,
     purpose: str,
     what: str,
     scope_code: str,
     period: tuple[date, date],
-    categories: tuple[str, ...],
-    persons: int,
     regional: bool,
-) -> None:
-    """Log an aggregate release (an ESG or regional report) to the principal."""
+) -> Access:
+    """The log entry of an aggregate release (an ESG or regional report) to the principal,
+    covering every category; ``persons`` is filled in once the report has read its total."""
     principal = info.context.principal
     kind, recipient = recipient_of(principal)
-    await log_access(
-        info,
-        Access(
-            recipient_kind=kind,
-            recipient_id=recipient,
-            client_id=principal.client_id,
-            purpose=purpose,
-            what=what,
-            categories=categories,
-            period_from=period[0],
-            period_to=period[1],
-            persons=persons,
-            scope_code=scope_code,
-            scope_prefix=region_prefix(scope_code) if regional else None,
-        ),
+    return Access(
+        recipient_kind=kind,
+        recipient_id=recipient,
+        client_id=principal.client_id,
+        purpose=purpose,
+        what=what,
+        categories=tuple(c.code for c in info.context.hub.registry.catalogue.categories),
+        period_from=period[0],
+        period_to=period[1],
+        persons=0,
+        scope_code=scope_code,
+        scope_prefix=region_prefix(scope_code) if regional else None,
     )
+
+
+def read_and_log(hub: Hub, now: datetime, read: Callable[[], Figure], access: Access) -> Figure:
+    """A report's total, read caught up (:func:`caught_up`), and then its release logged with
+    the persons it covers: in the caller's worker thread, one hop for both. The log write has
+    its own short transaction, after the read connection went back."""
+    total = caught_up(hub, now, read)
+    with write_session(hub.engine) as session:
+        record_accesses(session, [replace(access, persons=total.participants or 0)], at=now)
+    return total
 
 
 async def log_person_read(info: Info, person_id: str, what: str) -> None:

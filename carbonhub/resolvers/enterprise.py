@@ -8,9 +8,8 @@ from carbonhub.consent import policy
 from carbonhub.errors import NotFound
 from carbonhub.models import Enterprise
 from carbonhub.reports import EsgReport, choose_methodology
-from carbonhub.resolvers.access import log_release
+from carbonhub.resolvers.access import read_and_log, release_access
 from carbonhub.resolvers.common import (
-    caught_up,
     fields_wanted,
     report_period_argument,
     season_of,
@@ -63,15 +62,13 @@ async def released_esg_report(
     """The ESG report, its release recorded in the access log."""
     report = esg_report(info, enterprise, period, start, end, methodology)
     report.want(fields_wanted(info))
-    total = await in_thread(caught_up, info.context.hub, info.context.now, report.total)
-    await log_release(
+    access = release_access(
         info,
         purpose="esg_reporting",
         what="esg_report",
         scope_code=enterprise.id,
         period=(report.period.start, report.period.end),
-        categories=tuple(c.code for c in info.context.hub.registry.catalogue.categories),
-        persons=total.participants or 0,
         regional=False,
     )
+    await in_thread(read_and_log, info.context.hub, info.context.now, report.total, access)
     return report

@@ -8,9 +8,8 @@ from carbonhub.consent import policy
 from carbonhub.errors import NotFound
 from carbonhub.models import Region
 from carbonhub.reports import RegionReport, choose_methodology
-from carbonhub.resolvers.access import log_release
+from carbonhub.resolvers.access import read_and_log, release_access
 from carbonhub.resolvers.common import (
-    caught_up,
     fields_wanted,
     report_period_argument,
     season_of,
@@ -79,15 +78,13 @@ async def released_region_report(
     """The regional report, its release recorded in the access log."""
     report = region_report(info, code, period, start, end, methodology)
     report.want(fields_wanted(info))
-    total = await in_thread(caught_up, info.context.hub, info.context.now, report.total)
-    await log_release(
+    access = release_access(
         info,
         purpose="regional_statistics",
         what="region_report",
         scope_code=code,
         period=(report.period.start, report.period.end),
-        categories=tuple(c.code for c in info.context.hub.registry.catalogue.categories),
-        persons=total.participants or 0,
         regional=True,
     )
+    await in_thread(read_and_log, info.context.hub, info.context.now, report.total, access)
     return report
