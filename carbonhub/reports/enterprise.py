@@ -12,11 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Engine, and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, and_, func, or_, select
 
 from carbonhub.aggregates import ALL_TIME
-from carbonhub.db import read_session
+from carbonhub.db import reading
 from carbonhub.methodology import Catalogue, Methodology
 from carbonhub.models import Employment, ReleasedPresence, table_of
 from carbonhub.periods import Interval, Period
@@ -107,14 +106,19 @@ class EsgReport(BreakdownReport):
         """
         if "contributors" not in self._counted:
             check_may_read()
-            with read_session(self.engine) as session:
-                self._counted["contributors"] = self._contributors(session)
+            with reading(self.engine) as connection:
+                self._counted["contributors"] = self._contributors(connection)
         return self._counted["contributors"] < self.k
 
-    def _contributors(self, session: Session) -> int:
-        """The most persons any one methodology counts over all time (an index probe of the
-        counters); only when that is under k, the exact number of distinct persons with
-        presence under any methodology (a small enterprise's few rows)."""
+    def _contributors(self, connection: Connection) -> int:
+        """Enough of a count of the persons who ever contributed to decide "fewer than k".
+
+        First the all-time counter under the report's own methodology (one index probe); when
+        that reaches k, so does the number of distinct persons. Else the most persons any
+        methodology counts (the counters of every methodology of the enterprise), and only
+        when that is under k too, the exact number of distinct persons with presence under
+        any methodology (a small enterprise's few rows).
+        """
         counted = select(func.max(COUNT.c.persons)).where(
             COUNT.c.recipient_kind == "enterprise",
             COUNT.c.recipient_id == self.enterprise_id,
@@ -122,15 +126,17 @@ class EsgReport(BreakdownReport):
             COUNT.c.partition == ALL_TIME,
             COUNT.c.scope == "all",
         )
-        most = int(session.execute(counted).scalar_one() or 0)
-        if most >= self.k:
-            return most  # at least that many distinct persons: enough to decide
+        own = counted.where(COUNT.c.methodology_key == self.methodology.key)
+        for probe in (own, counted):
+            most = int(connection.execute(probe).scalar_one() or 0)
+            if most >= self.k:
+                return most  # at least that many distinct persons: enough to decide
         # a person has presence rows only while some consented day of theirs has entries
         exact = select(func.count(func.distinct(PRESENCE.c.person_id))).where(
             PRESENCE.c.recipient_kind == "enterprise",
             PRESENCE.c.recipient_id == self.enterprise_id,
         )
-        return int(session.execute(exact).scalar_one())
+        return int(connection.execute(exact).scalar_one())
 
     def total(self) -> Figure:
         return Figure.withheld("") if self.few_contributors() else super().total()
@@ -153,8 +159,8 @@ class EsgReport(BreakdownReport):
         )
         query = select(func.count(func.distinct(EMPLOYMENT.c.person_id))).where(overlaps)
         check_may_read()
-        with read_session(self.engine) as session:
-            return int(session.execute(query).scalar_one())
+        with reading(self.engine) as connection:
+            return int(connection.execute(query).scalar_one())
 
     def scope3(self) -> Scope3Estimate | None:
         """Categories 6 and 7, gross, from project-emission factors; None when nothing is released.

@@ -206,6 +206,22 @@ def test_given_an_enterprise_with_enough_contributors_when_every_part_is_produce
     assert report.total().participants == 12
 
 
+def test_given_contributors_under_another_methodology_only_then_the_report_still_shows_what_it_does_not_cover(
+    hub: Hub, twelve_riders: World
+) -> None:
+    # ant-forest has no bike-share factor: its own all-time counter is empty, the others' not
+    report = esg_report(hub, twelve_riders.employer, month(2023, 7), "ant-forest-2023@1.0")
+    report.want(EVERY_PART)
+
+    with counted_statements(hub) as statements:
+        rows = report.by_behaviour()
+
+    # its own counter, every methodology's counters, then the sums and the counters
+    assert len(statements) == 4, statements
+    assert not report.few_contributors()
+    assert [(r.behaviour, r.covered) for r in rows] == [("transport.bike_share", False)]
+
+
 def test_given_nothing_due_when_a_report_is_read_caught_up_then_one_connection_serves_the_probe_and_the_reads(
     hub: Hub, twelve_riders: World
 ) -> None:
