@@ -11,9 +11,10 @@ the id and leaves the chain verifiable.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 import orjson
 from sqlalchemy import and_, insert, or_, select
@@ -21,9 +22,10 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from carbonhub.db import is_sqlite
-from carbonhub.models import AccessLogEntry, ConsentGrant, Person
+from carbonhub.models import AccessLogEntry, ConsentGrant, Person, table_of
 
 GENESIS = "0" * 64
+LOG = table_of(AccessLogEntry)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,23 +55,48 @@ def subject_digest(person_id: str | None) -> str | None:
 
 def entry_hash(entry: AccessLogEntry) -> str:
     """The chain hash of an access log entry."""
+    return row_hash({name: getattr(entry, name) for name in HASHED})
+
+
+HASHED = (
+    "at",
+    "recipient_kind",
+    "recipient_id",
+    "client_id",
+    "purpose",
+    "what",
+    "subject_digest",
+    "scope_code",
+    "scope_prefix",
+    "categories",
+    "period_from",
+    "period_to",
+    "persons",
+    "consent_ids",
+    "trace_id",
+    "prev_hash",
+)
+
+
+def row_hash(row: Mapping[str, Any]) -> str:
+    """The chain hash of an access log row (its HASHED columns, in that order)."""
     values = [
-        entry.at.astimezone(UTC).isoformat(),
-        entry.recipient_kind,
-        entry.recipient_id,
-        entry.client_id,
-        entry.purpose,
-        entry.what,
-        entry.subject_digest,
-        entry.scope_code,
-        entry.scope_prefix,
-        entry.categories,
-        entry.period_from.isoformat(),
-        entry.period_to.isoformat(),
-        entry.persons,
-        entry.consent_ids,
-        entry.trace_id,
-        entry.prev_hash,
+        row["at"].astimezone(UTC).isoformat(),
+        row["recipient_kind"],
+        row["recipient_id"],
+        row["client_id"],
+        row["purpose"],
+        row["what"],
+        row["subject_digest"],
+        row["scope_code"],
+        row["scope_prefix"],
+        row["categories"],
+        row["period_from"].isoformat(),
+        row["period_to"].isoformat(),
+        row["persons"],
+        row["consent_ids"],
+        row["trace_id"],
+        row["prev_hash"],
     ]
     return hashlib.sha256(orjson.dumps(values)).hexdigest()
 
@@ -82,48 +109,45 @@ def record_access(session: Session, access: Access, *, at: datetime) -> None:
 def record_accesses(session: Session, accesses: Sequence[Access], *, at: datetime) -> None:
     """Append ``accesses`` to the log in order (in the caller's write transaction).
 
-    The chain's last entry is read (and locked, on PostgreSQL) once and the entries are
+    The chain's last hash is read (and its row locked, on PostgreSQL) once and the entries are
     inserted in one statement, however many: a federation batch of 500 persons is one log
-    write, not 500.
+    write, not 500. Rows go in as plain column values (Core), not as ORM objects: every
+    report pays for this write.
     """
-    query = select(AccessLogEntry).order_by(col(AccessLogEntry.id).desc()).limit(1)
+    query = select(LOG.c.hash).order_by(LOG.c.id.desc()).limit(1)
     if not is_sqlite(session.get_bind()):
         query = query.with_for_update()
-    last = session.execute(query).scalar_one_or_none()
-    previous = GENESIS if last is None else last.hash
+    previous = session.execute(query).scalar_one_or_none() or GENESIS
     rows = []
     for access in accesses:
-        entry = _entry(access, at, previous)
-        previous = entry.hash
-        rows.append(entry.model_dump(exclude={"id"}))
+        row = _row(access, at, previous)
+        previous = row["hash"] = row_hash(row)
+        rows.append(row)
     if rows:
         # executemany keeps the given order, and the chain's order is the id order
-        session.execute(insert(AccessLogEntry), rows)
+        session.execute(insert(LOG), rows)
 
 
-def _entry(access: Access, at: datetime, prev_hash: str) -> AccessLogEntry:
-    entry = AccessLogEntry(
-        at=at,
-        recipient_kind=access.recipient_kind,
-        recipient_id=access.recipient_id[:64],
-        client_id=access.client_id,
-        purpose=access.purpose,
-        what=access.what,
-        subject_person_id=access.subject_person_id,
-        subject_digest=subject_digest(access.subject_person_id),
-        scope_code=access.scope_code,
-        scope_prefix=access.scope_prefix,
-        categories=" ".join(sorted(access.categories)),
-        period_from=access.period_from,
-        period_to=access.period_to,
-        persons=access.persons,
-        consent_ids=" ".join(access.consent_ids),
-        trace_id=access.trace_id,
-        prev_hash=prev_hash,
-        hash="",
-    )
-    entry.hash = entry_hash(entry)
-    return entry
+def _row(access: Access, at: datetime, prev_hash: str) -> dict[str, Any]:
+    return {
+        "at": at,
+        "recipient_kind": access.recipient_kind,
+        "recipient_id": access.recipient_id[:64],
+        "client_id": access.client_id,
+        "purpose": access.purpose,
+        "what": access.what,
+        "subject_person_id": access.subject_person_id,
+        "subject_digest": subject_digest(access.subject_person_id),
+        "scope_code": access.scope_code,
+        "scope_prefix": access.scope_prefix,
+        "categories": " ".join(sorted(access.categories)),
+        "period_from": access.period_from,
+        "period_to": access.period_to,
+        "persons": access.persons,
+        "consent_ids": " ".join(access.consent_ids),
+        "trace_id": access.trace_id,
+        "prev_hash": prev_hash,
+    }
 
 
 def first_broken_entry(session: Session) -> int | None:
