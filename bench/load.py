@@ -7,7 +7,7 @@ Not run in CI. What it does:
   posted through the ledger engine) is built into a private PostgreSQL schema (``--keep`` /
   ``--reuse SCHEMA`` as in ``bench.reports``).
 * **Server.** ``bench.workers`` (uvicorn's supervisor, 2 worker processes, TCP_NODELAY)
-  serves ``carbonhub.app:create_app`` with production settings. Rate limits are off
+  serves ``carbonhub.app:served_app`` with production settings. Rate limits are off
   (``CARBONHUB_RATE_LIMIT_ENABLED=false``: every client comes from 127.0.0.1, and the limiter
   would answer most of this load with 429 by design); ``--rate-limits`` keeps them on.
 * **Clients.** Real OAuth tokens: the 40 demo citizens sign in through the login page, approve

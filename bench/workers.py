@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     config = uvicorn.Config(
-        "carbonhub.app:create_app",
+        "carbonhub.app:served_app",
         factory=True,
         host=args.host,
         port=args.port,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -372,4 +373,25 @@ def create_app(
     )
     app.state.hub = hub
     app.state.connectors = connectors
+    return app
+
+
+def freeze_startup_heap() -> None:
+    """Take everything allocated so far (modules, the schema, the hub, the app) out of the
+    garbage collector's generations, once, in a server process after its app is built.
+
+    A server's startup objects live as long as it does, yet every full collection walked
+    them all: ~230,000 objects, 50-80 ms per collection, one every ~150 report requests,
+    landing on whichever request triggered it. Not for tests and tools that build and drop
+    apps: frozen objects are never collected.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def served_app() -> Starlette:
+    """The app of a server process (``uvicorn --factory carbonhub.app:served_app``): settings
+    from the environment, startup heap frozen (:func:`freeze_startup_heap`)."""
+    app = create_app()
+    freeze_startup_heap()
     return app

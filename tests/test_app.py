@@ -1,8 +1,10 @@
 """The HTTP surface: GraphQL over HTTP, GraphiQL, health, readiness, bad tokens, bad bodies."""
 
+import gc
+
 from starlette.testclient import TestClient
 
-from carbonhub.app import create_app
+from carbonhub.app import create_app, served_app
 from carbonhub.auth.keys import generate_signing_key
 from carbonhub.db import head_revision
 from carbonhub.hub import open_hub
@@ -83,3 +85,22 @@ def test_a_malformed_body_is_a_client_error_not_a_500(client):
     )
     assert 400 <= response.status_code < 500
     assert "Traceback" not in response.text
+
+
+def test_a_server_process_app_has_its_startup_heap_frozen(tmp_path, monkeypatch):
+    # given the environment a server process is started with
+    monkeypatch.setenv("CARBONHUB_DATABASE_URL", f"sqlite:///{tmp_path / 'served.db'}")
+    key_file = tmp_path / "signing.pem"
+    key_file.write_bytes(generate_signing_key().key.as_pem(private=True))
+    monkeypatch.setenv("CARBONHUB_SIGNING_KEY_FILE", str(key_file))
+    gc.unfreeze()
+    try:
+        # when uvicorn's factory builds the app
+        app = served_app()
+
+        # then what startup allocated is out of the collector's generations
+        assert gc.get_freeze_count() > 0
+        with TestClient(app) as client:
+            assert client.get("/healthz").json() == {"status": "ok"}
+    finally:
+        gc.unfreeze()

@@ -54,7 +54,7 @@ main.add_command(check_schema)
 @database_option
 def serve(host: str, port: int, database_url: str | None) -> None:
     """Migrate the database if needed and serve GraphQL, health and readiness."""
-    from carbonhub.app import create_app
+    from carbonhub.app import create_app, freeze_startup_heap
 
     with opened_hub(settings_for(database_url)) as hub:
         url = redact_url(str(hub.engine.url))
@@ -63,6 +63,7 @@ def serve(host: str, port: int, database_url: str | None) -> None:
         except CarbonhubError as exc:  # e.g. an enabled connector that is not installed
             fail(str(exc))
         click.echo(f"carbonhub serving {url} at http://{host}:{port}/graphql", err=True)
+        freeze_startup_heap()
         # carbonhub.access logs every request without its query string; uvicorn's would not
         uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
@@ -78,7 +79,7 @@ def demo(
     host: str, port: int, citizens: int, seed: int, no_serve: bool, database_url: str | None
 ) -> None:
     """Build (or reuse) the 2023 Beijing Green Life Season demo, then serve it."""
-    from carbonhub.app import create_app
+    from carbonhub.app import create_app, freeze_startup_heap
     from carbonhub.demo import DemoPlan, build_demo
     from carbonhub.demo.build import demo_providers
 
@@ -96,6 +97,7 @@ def demo(
         urls = ", ".join(f"{slug} {url}" for slug, url in providers.urls.items())
         click.echo(f"provider simulators (link accounts at /connectors/accounts): {urls}", err=True)
         click.echo(f"GraphiQL: http://{host}:{port}/graphql", err=True)
+        freeze_startup_heap()
         uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 
