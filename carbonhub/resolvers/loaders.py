@@ -13,20 +13,21 @@ from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import select
-from sqlmodel import col
+from sqlalchemy import ColumnElement, select
+from sqlmodel import SQLModel
 from strawberry.dataloader import DataLoader
 
 from carbonhub.auth import Principal
 from carbonhub.consent import policy
 from carbonhub.consent.access_log import Access, record_accesses
-from carbonhub.db import read_session, write_session
+from carbonhub.db import reading, write_session
 from carbonhub.hub import Hub
 from carbonhub.models import Enterprise, Person, Region, table_of
 from carbonhub.resolvers.threads import in_thread
 
 K = TypeVar("K")
 V = TypeVar("V")
+M = TypeVar("M", bound=SQLModel)
 
 
 class SharedLoader(DataLoader[K, V]):
@@ -65,30 +66,31 @@ class Loaders:
         return [None] * len(accesses)
 
     async def _regions(self, codes: Sequence[str]) -> list[Region | None]:
-        def load() -> dict[str, Region]:
-            with read_session(self.hub.engine) as session:
-                rows = session.scalars(select(Region).where(col(Region.code).in_(codes)))
-                return {r.code: r for r in rows}
-
-        found = await in_thread(load)
-        return [found.get(code) for code in codes]
+        return await self._rows(Region, codes)
 
     async def _persons(self, ids: Sequence[str]) -> list[Person | None]:
         visible = policy.person_rows(self.principal, table_of(Person).c.id)
-
-        def load() -> dict[str, Person]:
-            with read_session(self.hub.engine) as session:
-                rows = session.scalars(select(Person).where(col(Person.id).in_(ids), visible))
-                return {p.id: p for p in rows}
-
-        found = await in_thread(load)
-        return [found.get(pid) for pid in ids]
+        return await self._rows(Person, ids, visible)
 
     async def _enterprises(self, ids: Sequence[str]) -> list[Enterprise | None]:
-        def load() -> dict[str, Enterprise]:
-            with read_session(self.hub.engine) as session:
-                rows = session.scalars(select(Enterprise).where(col(Enterprise.id).in_(ids)))
-                return {e.id: e for e in rows}
+        return await self._rows(Enterprise, ids)
+
+    async def _rows(
+        self, model: type[M], keys: Sequence[str], *clauses: ColumnElement[bool]
+    ) -> list[M | None]:
+        """The rows of ``model`` with these primary keys (and ``clauses``), in key order.
+
+        Read through Core and built as plain instances: the ORM session's identity map and
+        unit of work cost ~0.2 ms a load, and these rows are only read.
+        """
+        table = table_of(model)
+        (key,) = table.primary_key.columns
+        query = select(table).where(key.in_(keys), *clauses)
+
+        def load() -> dict[str, M]:
+            with reading(self.hub.engine) as connection:
+                rows = connection.execute(query).mappings()
+                return {row[key.name]: model(**row) for row in rows}
 
         found = await in_thread(load)
-        return [found.get(eid) for eid in ids]
+        return [found.get(k) for k in keys]
