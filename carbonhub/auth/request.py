@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Select, bindparam, select
 from sqlmodel import col
 
 from carbonhub.auth.keys import KeyRing
 from carbonhub.auth.principal import Principal
 from carbonhub.auth.scopes import PRINCIPAL_OF, ClientKind
 from carbonhub.auth.tokens import InvalidToken, verify_access_token
-from carbonhub.db import read_session
+from carbonhub.db import reading
 from carbonhub.models import AccessToken, OAuthClient, OAuthGrant, utcnow
 from carbonhub.settings import Settings
 
@@ -58,23 +60,8 @@ class TokenAuthenticator:
         if token is None:
             return Principal.anonymous() if self.settings.is_production else Principal.developer()
         claims = verify_access_token(token, self.keys, self.settings, self.clock())
-        with read_session(self.engine) as session:
-            row = session.execute(
-                select(
-                    col(AccessToken.revoked_at),
-                    col(OAuthGrant.revoked_at),
-                    col(OAuthGrant.person_id),
-                    col(OAuthClient.client_id),
-                    col(OAuthClient.kind),
-                    col(OAuthClient.enterprise_id),
-                    col(OAuthClient.region_code),
-                    col(OAuthClient.connector),
-                    col(OAuthClient.revoked_at),
-                )
-                .join(OAuthGrant, col(OAuthGrant.id) == col(AccessToken.grant_id))
-                .join(OAuthClient, col(OAuthClient.client_id) == col(OAuthGrant.client_id))
-                .where(col(AccessToken.jti) == claims.jti)
-            ).first()
+        with reading(self.engine) as connection:
+            row = connection.execute(_liveness(), {"jti": claims.jti}).first()
         if row is None or row[0] is not None or row[1] is not None or row[8] is not None:
             raise InvalidToken("the access token has been revoked")
         _, _, person_id, client_id, kind, enterprise_id, region_code, connector, _ = row
@@ -93,6 +80,28 @@ class TokenAuthenticator:
             region_code=region_code,
             connector=connector,
         )
+
+
+@lru_cache(maxsize=1)
+def _liveness() -> Select[*tuple[Any, ...]]:
+    """Whether a token's grant and client still stand, and whom it acts for: built once, the
+    token's id bound per request (every authenticated request runs it)."""
+    return (
+        select(
+            col(AccessToken.revoked_at),
+            col(OAuthGrant.revoked_at),
+            col(OAuthGrant.person_id),
+            col(OAuthClient.client_id),
+            col(OAuthClient.kind),
+            col(OAuthClient.enterprise_id),
+            col(OAuthClient.region_code),
+            col(OAuthClient.connector),
+            col(OAuthClient.revoked_at),
+        )
+        .join(OAuthGrant, col(OAuthGrant.id) == col(AccessToken.grant_id))
+        .join(OAuthClient, col(OAuthClient.client_id) == col(OAuthGrant.client_id))
+        .where(col(AccessToken.jti) == bindparam("jti"))
+    )
 
 
 __all__ = ["InvalidToken", "TokenAuthenticator", "bearer_token"]
