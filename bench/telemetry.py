@@ -1,5 +1,6 @@
-"""Telemetry cost: requests with telemetry off against the same requests exporting over OTLP,
-and what a span per resolver would cost on a large list.
+"""Telemetry and limits cost: requests with telemetry off against the same requests exporting
+over OTLP, without the GraphQL limits and with the rate limits on, and what a span per resolver
+would cost on a large list.
 
 What it measures, in one process on a fresh SQLite database:
 
@@ -13,8 +14,11 @@ What it measures, in one process on a fresh SQLite database:
   exporting traces and metrics with the SDK's batch span processor and periodic metric reader
   to an OTLP/HTTP receiver on 127.0.0.1 in this process (a thread that reads and acknowledges
   each export, so its cost is in the figures too, as a sidecar collector's would not be);
-  ``--rounds`` rounds alternate the two so that machine drift hits both. Rate limits are off
-  (thousands of requests of one client). The trace of each
+  ``--rounds`` rounds alternate the modes so that machine drift hits all. Two more modes, with
+  telemetry off: the schema without its GraphQL limit extensions (token limit, depth / alias /
+  root-field rules, cost limit), and the rate limits on (in memory, limits too high to refuse:
+  the baseline has them off, as thousands of requests of one client would be refused).
+  The trace of each
   request holds the HTTP server span, the GraphQL operation span and one span per SQL
   statement.
 * **Per-resolver spans.** A schema of one list field of ``--items`` rows, six fields each (five
@@ -51,7 +55,7 @@ from typing import Any
 import httpx
 import strawberry
 from rich.console import Console
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 from strawberry.extensions.tracing.utils import should_skip_tracing
 
 from bench.common import (
@@ -75,7 +79,7 @@ from carbonhub.hub import Hub
 from carbonhub.ledger import BehaviourEvent
 from carbonhub.models import utcnow
 from carbonhub.schema import schema_for
-from carbonhub.schema.limits import GraphQLLimits
+from carbonhub.schema.limits import CostLimit, GraphQLLimits
 from carbonhub.telemetry import runtime
 from carbonhub.telemetry.graphql import GraphQLTracing
 from carbonhub.telemetry.setup import Providers, Signals, exporting_providers
@@ -127,7 +131,7 @@ def otlp_receiver() -> Iterator[str]:
 def exporting(endpoint: str) -> Iterator[Providers]:
     """Telemetry on, exporting to ``endpoint`` as the hub does; off again afterwards."""
     os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint
-    providers = exporting_providers(Signals(traces=True, metrics=True))
+    providers = exporting_providers(Signals(traces=True, metrics=True, logs=False))
     runtime.activate(providers.tracer, providers.meter, "bench")
     try:
         yield providers
@@ -234,38 +238,85 @@ async def timed_requests(
     return seconds
 
 
+LIMIT_EXTENSIONS = (MaxTokensLimiter, AddValidationRules, CostLimit)
+
+
+def without_limits(extensions: Sequence[Any]) -> tuple[Any, ...]:
+    """The schema's extensions less the GraphQL limits (tokens, validation rules, cost)."""
+    kept = []
+    for extension in extensions:
+        made = extension if isinstance(extension, type) else type(extension())
+        if not issubclass(made, LIMIT_EXTENSIONS):
+            kept.append(extension)
+    return tuple(kept)
+
+
 def measure_requests(hub: Hub, endpoint: str, requests: int, rounds: int) -> dict[str, Any]:
-    """Median request latency per query, telemetry off and exporting, alternating rounds."""
+    """Median request latency per query in four modes, alternating rounds: telemetry off
+    (the baseline, GraphQL limits on, rate limits off: thousands of requests of one client),
+    exporting over OTLP, without the GraphQL limits, and with the rate limits on (limits too
+    high to refuse, so every request pays for counting)."""
     traced_schema(hub)
-    # thousands of requests from one client: the rate limits would answer most of them
-    hub = replace(hub, settings=hub.settings.model_copy(update={"rate_limit_enabled": False}))
-    app = create_app(hub=hub, scheduler=False)
-    client = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000"
-    )  # the OAuth server wants https or loopback
-    token = agency_token(client, hub)
+    schema = schema_for(GraphQLLimits.from_settings(hub.settings))
+    limited = schema.extensions
+    unlimited = without_limits(limited)
+    quiet = replace(hub, settings=hub.settings.model_copy(update={"rate_limit_enabled": False}))
+    counted = replace(
+        hub,
+        settings=hub.settings.model_copy(
+            update={
+                "rate_limit_enabled": True,
+                "rate_limit_per_ip": "1000000/minute",
+                "rate_limit_per_client": "1000000/minute",
+            }
+        ),
+    )
+    clients = {
+        name: httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(hub=h, scheduler=False)),
+            base_url="http://127.0.0.1:8000",  # the OAuth server wants https or loopback
+        )
+        for name, h in (("quiet", quiet), ("counted", counted))
+    }
+    token = agency_token(clients["quiet"], hub)
     samples: dict[tuple[str, str], list[float]] = {}
 
     async def one_round(mode: str) -> None:
+        client = clients["counted" if mode == "rate limits" else "quiet"]
         for name, query in QUERIES:
             key = (name, mode)
             samples.setdefault(key, []).extend(await timed_requests(client, token, query, requests))
 
-    asyncio.run(one_round("off"))  # warm-up: caches, connections, first-call costs
-    shapes = {name: spans_of(client, token, query) for name, query in QUERIES}
-    with exporting(endpoint):
-        asyncio.run(one_round("exporting"))
-    samples.clear()
-    for _ in range(rounds):
+    def each_mode() -> None:
         asyncio.run(one_round("off"))
         with exporting(endpoint):
             asyncio.run(one_round("exporting"))
-    asyncio.run(client.aclose())
+        schema.extensions = unlimited
+        try:
+            asyncio.run(one_round("no GraphQL limits"))
+        finally:
+            schema.extensions = limited
+        asyncio.run(one_round("rate limits"))
+
+    shapes = {name: spans_of(clients["quiet"], token, query) for name, query in QUERIES}
+    each_mode()  # warm-up: caches, connections, first-call costs
+    samples.clear()
+    for _ in range(rounds):
+        each_mode()
+    for client in clients.values():
+        asyncio.run(client.aclose())
     return {
         name: {
             "off_ms": median(samples[(name, "off")]) * 1000,
-            "exporting_ms": median(samples[(name, "exporting")]) * 1000,
+            **{
+                f"{mode}_ms": median(samples[(name, mode)]) * 1000
+                for mode in ("exporting", "no GraphQL limits", "rate limits")
+            },
             "ratio": median(samples[(name, "exporting")]) / median(samples[(name, "off")]),
+            "limits_ratio": median(samples[(name, "off")])
+            / median(samples[(name, "no GraphQL limits")]),
+            "rate_limits_ratio": median(samples[(name, "rate limits")])
+            / median(samples[(name, "off")]),
             "samples": len(samples[(name, "off")]),
             "spans": shapes[name],
         }
@@ -382,7 +433,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     console.print(
         table(
             f"HTTP requests in process, median of {args.rounds} x {args.requests} each",
-            ("query", "spans", "telemetry off", "exporting", "exporting / off"),
+            (
+                "query",
+                "spans",
+                "telemetry off",
+                "exporting",
+                "exporting / off",
+                "no GraphQL limits",
+                "limits: off / none",
+                "rate limits on",
+                "rate limits / off",
+            ),
             [
                 (
                     name,
@@ -390,6 +451,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{r['off_ms']:.2f} ms",
                     f"{r['exporting_ms']:.2f} ms",
                     f"{r['ratio']:.3f}",
+                    f"{r['no GraphQL limits_ms']:.2f} ms",
+                    f"{r['limits_ratio']:.3f}",
+                    f"{r['rate limits_ms']:.2f} ms",
+                    f"{r['rate_limits_ratio']:.3f}",
                 )
                 for name, r in requests.items()
             ],
