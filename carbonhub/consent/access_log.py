@@ -17,11 +17,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import Engine, and_, insert, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from carbonhub.db import is_sqlite
+from carbonhub.db import is_sqlite, write_session
 from carbonhub.models import AccessLogEntry, ConsentGrant, Person, table_of
 
 GENESIS = "0" * 64
@@ -79,26 +79,17 @@ HASHED = (
 
 
 def row_hash(row: Mapping[str, Any]) -> str:
-    """The chain hash of an access log row (its HASHED columns, in that order)."""
-    values = [
-        row["at"].astimezone(UTC).isoformat(),
-        row["recipient_kind"],
-        row["recipient_id"],
-        row["client_id"],
-        row["purpose"],
-        row["what"],
-        row["subject_digest"],
-        row["scope_code"],
-        row["scope_prefix"],
-        row["categories"],
-        row["period_from"].isoformat(),
-        row["period_to"].isoformat(),
-        row["persons"],
-        row["consent_ids"],
-        row["trace_id"],
-        row["prev_hash"],
-    ]
-    return hashlib.sha256(orjson.dumps(values)).hexdigest()
+    """The chain hash of an access log row: its HASHED columns in that order, the moment in
+    UTC and dates in ISO form."""
+    return hashlib.sha256(orjson.dumps([_hashed(row[name]) for name in HASHED])).hexdigest()
+
+
+def _hashed(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def record_access(session: Session, access: Access, *, at: datetime) -> None:
@@ -126,6 +117,12 @@ def record_accesses(session: Session, accesses: Sequence[Access], *, at: datetim
     if rows:
         # executemany keeps the given order, and the chain's order is the id order
         session.execute(insert(LOG), rows)
+
+
+def log_accesses(engine: Engine, accesses: Sequence[Access], *, at: datetime) -> None:
+    """Append ``accesses`` to the log in a short write transaction of their own."""
+    with write_session(engine) as session:
+        record_accesses(session, accesses, at=at)
 
 
 def _row(access: Access, at: datetime, prev_hash: str) -> dict[str, Any]:

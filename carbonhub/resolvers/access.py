@@ -7,8 +7,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from carbonhub.auth import Principal, PrincipalKind
-from carbonhub.consent.access_log import Access, record_accesses, region_prefix
-from carbonhub.db import write_session
+from carbonhub.consent.access_log import Access, log_accesses, region_prefix
 from carbonhub.hub import Hub
 from carbonhub.reports import Figure
 from carbonhub.resolvers.common import caught_up
@@ -67,8 +66,7 @@ def read_and_log(hub: Hub, now: datetime, read: Callable[[], Figure], access: Ac
     the persons it covers: in the caller's worker thread, one hop for both. The log write has
     its own short transaction, after the read connection went back."""
     total = caught_up(hub, now, read)
-    with write_session(hub.engine) as session:
-        record_accesses(session, [replace(access, persons=total.participants or 0)], at=now)
+    log_accesses(hub.engine, [replace(access, persons=total.participants or 0)], at=now)
     return total
 
 

@@ -19,8 +19,8 @@ from strawberry.dataloader import DataLoader
 
 from carbonhub.auth import Principal
 from carbonhub.consent import policy
-from carbonhub.consent.access_log import Access, record_accesses
-from carbonhub.db import reading, write_session
+from carbonhub.consent.access_log import Access, log_accesses
+from carbonhub.db import reading
 from carbonhub.hub import Hub
 from carbonhub.models import Enterprise, Person, Region, table_of
 from carbonhub.resolvers.threads import in_thread
@@ -58,11 +58,7 @@ class Loaders:
         self.access_log = SharedLoader[Access, None](load_fn=self._log, cache=False)
 
     async def _log(self, accesses: Sequence[Access]) -> list[None]:
-        def write() -> None:
-            with write_session(self.hub.engine) as session:
-                record_accesses(session, accesses, at=self.now)
-
-        await in_thread(write)
+        await in_thread(log_accesses, self.hub.engine, accesses, at=self.now)
         return [None] * len(accesses)
 
     async def _regions(self, codes: Sequence[str]) -> list[Region | None]:

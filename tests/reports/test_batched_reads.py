@@ -5,7 +5,7 @@ grouped by the database, and its own counters)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -192,11 +192,24 @@ def twelve_riders(world: Callable[[Plan], World]) -> World:
     return world(Plan(employees, bike))
 
 
+@pytest.fixture
+def july_esg(hub: Hub, twelve_riders: World) -> Callable[..., EsgReport]:
+    """The twelve riders' employer's ESG report of July 2023, wanting ``parts``."""
+
+    def report(
+        parts: Iterable[Part] = EVERY_PART, methodology: str = METHODOLOGIES[0]
+    ) -> EsgReport:
+        made = esg_report(hub, twelve_riders.employer, month(2023, 7), methodology)
+        made.want(parts)
+        return made
+
+    return report
+
+
 def test_given_an_enterprise_with_enough_contributors_when_every_part_is_produced_then_it_reads_in_three_statements(
-    hub: Hub, twelve_riders: World
+    hub: Hub, july_esg: Callable[..., EsgReport]
 ) -> None:
-    report = esg_report(hub, twelve_riders.employer, month(2023, 7), METHODOLOGIES[0])
-    report.want(EVERY_PART)
+    report = july_esg()
 
     with counted_statements(hub) as statements:
         produce_all(report)
@@ -207,11 +220,10 @@ def test_given_an_enterprise_with_enough_contributors_when_every_part_is_produce
 
 
 def test_given_contributors_under_another_methodology_only_then_the_report_still_shows_what_it_does_not_cover(
-    hub: Hub, twelve_riders: World
+    hub: Hub, july_esg: Callable[..., EsgReport]
 ) -> None:
     # ant-forest has no bike-share factor: its own all-time counter is empty, the others' not
-    report = esg_report(hub, twelve_riders.employer, month(2023, 7), "ant-forest-2023@1.0")
-    report.want(EVERY_PART)
+    report = july_esg(methodology="ant-forest-2023@1.0")
 
     with counted_statements(hub) as statements:
         rows = report.by_behaviour()
@@ -223,10 +235,9 @@ def test_given_contributors_under_another_methodology_only_then_the_report_still
 
 
 def test_given_nothing_due_when_a_report_is_read_caught_up_then_one_connection_serves_the_probe_and_the_reads(
-    hub: Hub, twelve_riders: World
+    hub: Hub, july_esg: Callable[..., EsgReport]
 ) -> None:
-    report = esg_report(hub, twelve_riders.employer, month(2023, 7), METHODOLOGIES[0])
-    report.want(EVERY_PART)
+    report = july_esg()
     checkouts: list[object] = []
 
     def checkout(*args: object) -> None:
@@ -246,10 +257,9 @@ def test_given_nothing_due_when_a_report_is_read_caught_up_then_one_connection_s
 
 
 def test_given_the_first_read_done_when_the_wanted_parts_are_produced_memory_only_then_nothing_is_read(
-    hub: Hub, twelve_riders: World
+    hub: Hub, july_esg: Callable[..., EsgReport]
 ) -> None:
-    report = esg_report(hub, twelve_riders.employer, month(2023, 7), METHODOLOGIES[0])
-    report.want(EVERY_PART)
+    report = july_esg()
     report.total()
 
     with counted_statements(hub) as statements, memory_only():
@@ -259,10 +269,9 @@ def test_given_the_first_read_done_when_the_wanted_parts_are_produced_memory_onl
 
 
 def test_given_a_part_not_wanted_when_it_is_produced_memory_only_then_it_would_read(
-    hub: Hub, twelve_riders: World
+    hub: Hub, july_esg: Callable[..., EsgReport]
 ) -> None:
-    report = esg_report(hub, twelve_riders.employer, month(2023, 7), METHODOLOGIES[0])
-    report.want({Part.TOTAL})
+    report = july_esg({Part.TOTAL})
     report.total()
 
     with counted_statements(hub) as statements, memory_only(), pytest.raises(WouldRead):
@@ -272,12 +281,11 @@ def test_given_a_part_not_wanted_when_it_is_produced_memory_only_then_it_would_r
 
 
 def test_given_a_part_not_wanted_when_a_field_asks_for_it_then_it_is_read_in_a_thread(
-    hub: Hub, twelve_riders: World
+    july_esg: Callable[..., EsgReport],
 ) -> None:
-    report = esg_report(hub, twelve_riders.employer, month(2023, 7), METHODOLOGIES[0])
-    report.want({Part.TOTAL})
+    report = july_esg({Part.TOTAL})
     report.total()
-    expected = esg_report(hub, twelve_riders.employer, month(2023, 7), METHODOLOGIES[0])
+    expected = july_esg()
 
     figures = asyncio.run(figures_of(report.by_category))
 
