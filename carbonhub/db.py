@@ -196,6 +196,11 @@ def reader(engine: Engine) -> Engine:
 _held: ContextVar[tuple[Engine, Connection] | None] = ContextVar("carbonhub_read", default=None)
 
 
+def _held_for(engine: Engine) -> Connection | None:
+    held = _held.get()
+    return held[1] if held is not None and held[0] is engine else None
+
+
 @contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
     """A read connection (see :func:`reader`), which every read inside the block shares.
@@ -206,9 +211,9 @@ def reading(engine: Engine) -> Iterator[Connection]:
     it, and never open a write session inside the block: a thread holding two connections
     at once can exhaust the pool with its peers (each waits for a second one).
     """
-    held = _held.get()
-    if held is not None and held[0] is engine:
-        yield held[1]
+    held = _held_for(engine)
+    if held is not None:
+        yield held
         return
     with reader(engine).connect() as connection:
         token = _held.set((engine, connection))
@@ -222,11 +227,7 @@ def reading(engine: Engine) -> Iterator[Connection]:
 def read_session(engine: Engine) -> Iterator[Session]:
     """A session for reads (autocommit on PostgreSQL: see :func:`reader`), on the connection
     of the enclosing :func:`reading` block if there is one."""
-    held = _held.get()
-    bind: Engine | Connection = (
-        held[1] if held is not None and held[0] is engine else reader(engine)
-    )
-    with Session(bind, expire_on_commit=False) as session:
+    with Session(_held_for(engine) or reader(engine), expire_on_commit=False) as session:
         yield session
 
 
