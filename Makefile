@@ -77,6 +77,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.auth
 	$(BIN)/python -m bench.sync
 	$(BIN)/python -m bench.entities
+	$(BIN)/python -m bench.telemetry
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis $(SUPERGRAPH)/node_modules
