@@ -40,7 +40,7 @@ from rich.table import Table
 from sqlalchemy import Engine, event, text
 
 from carbonhub.auth.clients import NewClient
-from carbonhub.db import create_db_engine
+from carbonhub.db import create_db_engine, upgrade_database
 from carbonhub.hub import Hub, open_hub, prepare_database
 from carbonhub.settings import Settings
 
@@ -160,7 +160,7 @@ def fresh_database(
 ) -> Iterator[BenchDatabase]:
     """A new SQLite file or PostgreSQL schema, migrated, removed on exit (a PostgreSQL schema
     is kept when ``keep``: drop it by hand with ``DROP SCHEMA <name> CASCADE``). ``reuse``
-    names a PostgreSQL schema kept by an earlier run: it is opened as it is and kept."""
+    names a PostgreSQL schema kept by an earlier run: it is migrated to this version and kept."""
     if backend == "sqlite":
         with tempfile.TemporaryDirectory(prefix="carbonhub-bench-") as folder:
             path = Path(folder) / "bench.db"
@@ -184,6 +184,8 @@ def fresh_database(
     try:
         if reuse is None:
             prepare_database(engine)
+        else:
+            upgrade_database(engine)  # a schema kept by an older version gets the newer tables
         hub = open_hub(Settings(database_url=url), engine=engine, upgrade=False)
         yield BenchDatabase(backend, url, engine, hub, f"schema {schema}")
     finally:

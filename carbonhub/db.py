@@ -177,7 +177,8 @@ _READERS: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
 
 
 def reader(engine: Engine) -> Engine:
-    """The engine to read with: on PostgreSQL the same pool in autocommit.
+    """The engine to read with, or to run a write that is one statement (atomic by itself):
+    on PostgreSQL the same pool in autocommit.
 
     Without a transaction, a read's connection sends no BEGIN before its first statement and
     no ROLLBACK when it goes back to the pool: two round trips fewer for every read, and a

@@ -14,18 +14,24 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import orjson
-from sqlalchemy import Engine, and_, insert, or_, select
+from sqlalchemy import Connection, Engine, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Insert, Update
 from sqlmodel import col
 
-from carbonhub.db import is_sqlite, write_session
-from carbonhub.models import AccessLogEntry, ConsentGrant, Person, table_of
+from carbonhub.bulk import BulkWriter
+from carbonhub.db import is_sqlite, reader, write_session
+from carbonhub.models import AccessLogEntry, AccessLogHead, ConsentGrant, Person, table_of
 
 GENESIS = "0" * 64
 LOG = table_of(AccessLogEntry)
+HEAD = table_of(AccessLogHead)
+HEAD_ID = 1  # the head is one row
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,8 @@ HASHED = (
     "trace_id",
     "prev_hash",
 )
+# an entry's columns as appended: the hashed ones, the erasable subject, and the hash
+COLUMNS = ("subject_person_id", *HASHED, "hash")
 
 
 def row_hash(row: Mapping[str, Any]) -> str:
@@ -100,29 +108,105 @@ def record_access(session: Session, access: Access, *, at: datetime) -> None:
 def record_accesses(session: Session, accesses: Sequence[Access], *, at: datetime) -> None:
     """Append ``accesses`` to the log in order (in the caller's write transaction).
 
-    The chain's last hash is read (and its row locked, on PostgreSQL) once and the entries are
-    inserted in one statement, however many: a federation batch of 500 persons is one log
-    write, not 500. Rows go in as plain column values (Core), not as ORM objects: every
-    report pays for this write.
+    The entries chain to the hash the head row holds, and the head moves to the last of them
+    only if it still holds that hash (compare and set; the update locks the row until the
+    transaction ends). When another writer moved it first, the entries chain again to the new
+    hash. The entries go in as one statement, however many: a federation batch of 500 persons
+    is one log write, not 500.
     """
-    query = select(LOG.c.hash).order_by(LOG.c.id.desc()).limit(1)
-    if not is_sqlite(session.get_bind()):
-        query = query.with_for_update()
-    previous = session.execute(query).scalar_one_or_none() or GENESIS
+    if not accesses:
+        return
+    connection = session.connection()
+    engine = connection.engine
+    previous = _tips.get(engine) or _tip(connection)
+    while True:
+        rows = _chained(accesses, at, previous)
+        moved = connection.execute(_move_head(), {"expected": previous, "hash": rows[-1]["hash"]})
+        if moved.rowcount == 1:
+            # executemany keeps the given order, and the chain's order is the id order
+            connection.execute(insert(LOG), rows)
+            _tips[engine] = rows[-1]["hash"]
+            return
+        previous = _tip(connection)
+
+
+def log_accesses(engine: Engine, accesses: Sequence[Access], *, at: datetime) -> None:
+    """Append ``accesses`` to the log on their own, as soon as they are logged.
+
+    On PostgreSQL one entry (what a report or a person read logs) goes in with one statement
+    in autocommit, moving the head and inserting the entry together: no BEGIN, no read of the
+    head (this process remembers where it left the chain; when another process moved it since,
+    nothing is written and the entry chains again) and no COMMIT round trip. Anything else
+    takes a short write transaction of its own.
+    """
+    if len(accesses) != 1 or is_sqlite(engine):
+        with write_session(engine) as session:
+            record_accesses(session, accesses, at=at)
+        return
+    with reader(engine).connect() as connection:  # autocommit: the statement is atomic
+        previous = _tips.get(engine) or _tip(connection)
+        while True:
+            (row,) = _chained(accesses, at, previous)
+            if connection.execute(_append_one(), row).first() is not None:
+                _tips[engine] = row["hash"]
+                return
+            previous = _tip(connection)
+
+
+# where this process last left each database's chain (a hint: every append checks it)
+_tips: WeakKeyDictionary[Engine, str] = WeakKeyDictionary()
+
+
+def _tip(connection: Connection) -> str:
+    """The hash the chain ends with, from the head row (made from the log if it is missing)."""
+    found = connection.execute(select(HEAD.c.last_hash).where(HEAD.c.id == HEAD_ID)).scalar()
+    if found is not None:
+        return str(found)
+    last = connection.execute(select(LOG.c.hash).order_by(LOG.c.id.desc()).limit(1)).scalar()
+    BulkWriter(connection).insert_ignoring_conflicts(
+        HEAD, ("id", "last_hash"), ["id"], [(HEAD_ID, last or GENESIS)]
+    )
+    return str(
+        connection.execute(select(HEAD.c.last_hash).where(HEAD.c.id == HEAD_ID)).scalar_one()
+    )
+
+
+def _chained(accesses: Sequence[Access], at: datetime, previous: str) -> list[dict[str, Any]]:
     rows = []
     for access in accesses:
         row = _row(access, at, previous)
         previous = row["hash"] = row_hash(row)
         rows.append(row)
-    if rows:
-        # executemany keeps the given order, and the chain's order is the id order
-        session.execute(insert(LOG), rows)
+    return rows
 
 
-def log_accesses(engine: Engine, accesses: Sequence[Access], *, at: datetime) -> None:
-    """Append ``accesses`` to the log in a short write transaction of their own."""
-    with write_session(engine) as session:
-        record_accesses(session, accesses, at=at)
+@lru_cache(maxsize=1)
+def _move_head() -> Update:
+    return (
+        update(HEAD)
+        .where(HEAD.c.id == HEAD_ID, HEAD.c.last_hash == bindparam("expected"))
+        .values(last_hash=bindparam("hash"))
+    )
+
+
+@lru_cache(maxsize=1)
+def _append_one() -> Insert:
+    """PostgreSQL: move the head from the entry's ``prev_hash`` to its ``hash`` and insert the
+    entry, in one statement (nothing is inserted when the head was elsewhere)."""
+    moved = (
+        update(HEAD)
+        .where(HEAD.c.id == HEAD_ID, HEAD.c.last_hash == bindparam("prev_hash"))
+        .values(last_hash=bindparam("hash"))
+        .returning(HEAD.c.id)
+        .cte("moved")
+    )
+    entry = select(*(bindparam(name, type_=LOG.c[name].type) for name in COLUMNS))
+    return (
+        insert(LOG)
+        .from_select(COLUMNS, entry.select_from(moved))
+        .add_cte(moved)
+        .returning(LOG.c.id)
+    )
 
 
 def _row(access: Access, at: datetime, prev_hash: str) -> dict[str, Any]:

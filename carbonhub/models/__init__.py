@@ -17,6 +17,7 @@ from carbonhub.models.auth import (
 from carbonhub.models.connectors import AccountLinkRequest, LinkedAccount, SyncRun
 from carbonhub.models.consent import (
     AccessLogEntry,
+    AccessLogHead,
     ConsentEvent,
     ConsentGrant,
     ConsentGrantCategory,
@@ -41,6 +42,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "AccessLogEntry",
+    "AccessLogHead",
     "AccessToken",
     "AccountLinkRequest",
     "AuthorizationCode",

@@ -171,6 +171,20 @@ class AccessLogEntry(SQLModel, table=True):
     hash: str = Field(max_length=64, unique=True)
 
 
+class AccessLogHead(SQLModel, table=True):
+    """The end of the access log's chain: one row, moved to each appended entry's hash.
+
+    Appends compare and set it (``last_hash`` from the hash they chained to, to their last
+    entry's) in the transaction that inserts the entries, so two writers can never chain to
+    the same entry: the second one's update finds the hash moved and it chains again.
+    """
+
+    __tablename__ = "access_log_head"
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last_hash: str = Field(max_length=64)
+
+
 class EntryDispute(SQLModel, table=True):
     """A citizen disputes a ledger entry; an operator resolves it (a reversal) or rejects it."""
 
