@@ -18,13 +18,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, or_, select
 from sqlalchemy.sql import Select
 
-from carbonhub.aggregates import partition_key
+from carbonhub.aggregates import ALL_TIME, partition_key
 from carbonhub.db import reading
 from carbonhub.methodology import Catalogue
 from carbonhub.models import ReleasedCount, ReleasedDaily, table_of
 from carbonhub.periods import Period
 from carbonhub.reports.figures import Cell, Travel
-from carbonhub.reports.sums import Key, SumsRequest, derive, plan, read_bases
+from carbonhub.reports.sums import Key, Sums, SumsRequest, derive, plan, read_bases
 
 DAILY = table_of(ReleasedDaily)
 COUNT = table_of(ReleasedCount)
@@ -42,7 +42,9 @@ class Scope(StrEnum):
 class GridSpec:
     """One grid: ``node`` (units ``leaves`` in the sums), split by ``children`` (child node ->
     its leaves) and ``steps`` if given, over ``period``, in ``scope``. With ``any_methodology``
-    the grid only says which cells have rows under any methodology (its participants are 0)."""
+    the grid only says which cells have rows under any methodology (its participants are 0);
+    with ``all_time`` it holds only the distinct persons of every day there is (the all-time
+    counter, whatever ``period`` says) and no sums: what an ESG report checks first."""
 
     node: str
     leaves: Sequence[str]
@@ -51,6 +53,7 @@ class GridSpec:
     steps: Sequence[Period] = ()
     scope: Scope = Scope.ALL
     any_methodology: bool = False
+    all_time: bool = False
 
     def sums_request(self) -> SumsRequest:
         """What the grid needs of the daily sums."""
@@ -87,14 +90,18 @@ class Released:
     def cells_of(self, specs: Sequence[GridSpec]) -> list[dict[Key, Cell]]:
         """The cells of every grid, read in two statements: the sums (:mod:`.sums`) and the
         distinct-person counters."""
-        requests = [spec.sums_request() for spec in specs]
+        requests = [spec.sums_request() for spec in specs if not spec.all_time]
         bases, served_by = plan(requests)
         with reading(self.engine) as connection:
             rows = read_bases(connection, DAILY, self.recipient, self.methodology_key, bases)
             persons = self._participants(connection, specs)
+        summed = iter(zip(requests, served_by, strict=True))
         grids = []
-        for spec, request, base, counted in zip(specs, requests, served_by, persons, strict=True):
-            totals = derive(request, bases[base], rows[base], self.catalogue)
+        for spec, counted in zip(specs, persons, strict=True):
+            totals: dict[Key, Sums] = {}
+            if not spec.all_time:
+                request, base = next(summed)
+                totals = derive(request, bases[base], rows[base], self.catalogue)
             cells: dict[Key, Cell] = {}
             for key in set(totals) | set(counted):
                 mg, entries, quantity, project, business, business_project = totals.get(
@@ -124,7 +131,9 @@ class Released:
         for spec in specs:
             steps = spec.steps or (spec.period,)
             labels.append(
-                {self._partition(step): step.label if spec.steps else "" for step in steps}
+                {ALL_TIME: ""}
+                if spec.all_time
+                else {self._partition(step): step.label if spec.steps else "" for step in steps}
             )
             if not spec.any_methodology:
                 wanted.setdefault((_nodes(spec), spec.scope), set()).update(labels[-1])

@@ -157,15 +157,32 @@ class BreakdownReport(ABC):
         steps: Sequence[Period] = (),
         scope: Scope = Scope.ALL,
         any_methodology: bool = False,
+        all_time: bool = False,
     ) -> dict[Key, Cell]:
         """Cells of ``unit`` over ``period``, keyed by (child?, step label?, scope key?)."""
-        memo = (unit, period.start, period.end, by_child, tuple(steps), scope, any_methodology)
+        memo = (
+            unit,
+            period.start,
+            period.end,
+            by_child,
+            tuple(steps),
+            scope,
+            any_methodology,
+            all_time,
+        )
         found = self._grids.get(memo)
         if found is not None:
             return found
         children = {c: self.leaves_of(c) for c in self.child_units(unit)} if by_child else None
         spec = GridSpec(
-            unit, self.leaves_of(unit), period, children, tuple(steps), scope, any_methodology
+            unit,
+            self.leaves_of(unit),
+            period,
+            children,
+            tuple(steps),
+            scope,
+            any_methodology,
+            all_time,
         )
         if self._planning is not None:
             self._planning.setdefault(memo, spec)

@@ -28,6 +28,7 @@ from carbonhub.reports.breakdown import (
     check_may_read,
 )
 from carbonhub.reports.figures import Figure
+from carbonhub.reports.privacy import EMPTY
 
 EMPLOYMENT = table_of(Employment)
 PRESENCE = table_of(ReleasedPresence)
@@ -103,21 +104,31 @@ class EsgReport(BreakdownReport):
 
         Counted over every period and methodology, so that no choice of either releases
         anything about a small enterprise's few consenting employees.
+
+        First the all-time counter under the report's own methodology, read with the report's
+        other grids (one more counter row in the same statement; the grids are planned and read
+        whatever the count turns out to be); when it reaches k, so does the number of distinct
+        persons. Else :meth:`_contributors` counts further.
         """
         if "contributors" not in self._counted:
-            check_may_read()
-            with reading(self.engine) as connection:
-                self._counted["contributors"] = self._contributors(connection)
+            counted = self.grid(self.enterprise_id, self.period, all_time=True)
+            if self._planning is not None:
+                return False  # planning the reads: the count is not read yet
+            own = counted.get((), EMPTY).participants
+            if own < self.k:
+                check_may_read()
+                with reading(self.engine) as connection:
+                    own = self._contributors(connection)
+            self._counted["contributors"] = own
         return self._counted["contributors"] < self.k
 
     def _contributors(self, connection: Connection) -> int:
-        """Enough of a count of the persons who ever contributed to decide "fewer than k".
+        """Enough of a count of the persons who ever contributed to decide "fewer than k",
+        when the report's own methodology counts fewer than k of them.
 
-        First the all-time counter under the report's own methodology (one index probe); when
-        that reaches k, so does the number of distinct persons. Else the most persons any
-        methodology counts (the counters of every methodology of the enterprise), and only
-        when that is under k too, the exact number of distinct persons with presence under
-        any methodology (a small enterprise's few rows).
+        The most persons any methodology counts (the all-time counters of every methodology of
+        the enterprise), and only when that is under k too, the exact number of distinct
+        persons with presence under any methodology (a small enterprise's few rows).
         """
         counted = select(func.max(COUNT.c.persons)).where(
             COUNT.c.recipient_kind == "enterprise",
@@ -126,11 +137,9 @@ class EsgReport(BreakdownReport):
             COUNT.c.partition == ALL_TIME,
             COUNT.c.scope == "all",
         )
-        own = counted.where(COUNT.c.methodology_key == self.methodology.key)
-        for probe in (own, counted):
-            most = int(connection.execute(probe).scalar_one() or 0)
-            if most >= self.k:
-                return most  # at least that many distinct persons: enough to decide
+        most = int(connection.execute(counted).scalar_one() or 0)
+        if most >= self.k:
+            return most  # at least that many distinct persons: enough to decide
         # a person has presence rows only while some consented day of theirs has entries
         exact = select(func.count(func.distinct(PRESENCE.c.person_id))).where(
             PRESENCE.c.recipient_kind == "enterprise",

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from carbonhub.aggregates import partition_key
+from carbonhub.aggregates import ALL_TIME, partition_key
 from carbonhub.reports.aggregation import COUNT, DAILY, GridSpec, Released, Scope
 from carbonhub.reports.figures import Cell
 from carbonhub.reports.scope import category_of, mapped, step_expression
@@ -20,7 +20,8 @@ Key = tuple[str, ...]
 def grid_alone(released: Released, spec: GridSpec) -> dict[Key, Cell]:
     """The cells of one grid, each figure aggregated by the database."""
     with Session(released.engine) as session:
-        totals = _totals(session, released, spec)
+        # an all-time grid holds the all-time counter only (no sums)
+        totals = {} if spec.all_time else _totals(session, released, spec)
         persons = {} if spec.any_methodology else _participants(session, released, spec)
     cells: dict[Key, Cell] = {}
     for key in set(totals) | set(persons):
@@ -70,7 +71,11 @@ def _totals(session: Session, released: Released, spec: GridSpec) -> dict[Key, t
 def _participants(session: Session, released: Released, spec: GridSpec) -> dict[Key, int]:
     nodes = list(spec.children) if spec.children is not None else [spec.node]
     steps = spec.steps or (spec.period,)
-    labels = {partition_key(s, released.season): s.label if spec.steps else "" for s in steps}
+    labels = (
+        {ALL_TIME: ""}
+        if spec.all_time
+        else {partition_key(s, released.season): s.label if spec.steps else "" for s in steps}
+    )
     query = select(COUNT.c.node, COUNT.c.partition, COUNT.c.scope, COUNT.c.persons).where(
         COUNT.c.recipient_kind == released.recipient[0],
         COUNT.c.recipient_id == released.recipient[1],
