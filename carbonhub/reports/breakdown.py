@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -39,6 +39,11 @@ from carbonhub.reports.sums import Key
 Memberships = list[tuple[Group, str]]
 
 _memory_only: ContextVar[bool] = ContextVar("carbonhub_report_memory_only", default=False)
+
+# report plans kept per process (see BreakdownReport._plan), least recently used first
+PLANS_KEPT = 256
+_plans: dict[tuple[Hashable, ...], dict[tuple[Any, ...], GridSpec]] = {}
+_plans_lock = threading.Lock()
 
 
 class WouldRead(Exception):
@@ -203,7 +208,37 @@ class BreakdownReport(ABC):
         for (memo, _), cells in zip(missing, grids, strict=True):
             self._grids[memo] = cells
 
+    @abstractmethod
+    def plan_context(self) -> tuple[Hashable, ...]:
+        """What decides the grids a report reads besides its kind, unit, period, methodology,
+        threshold and wanted parts (its hierarchy, its season): part of its plan's key."""
+
     def _plan(self) -> dict[tuple[Any, ...], GridSpec]:
+        """The grids the wanted parts read (:meth:`_plan_anew`), kept per process: a dashboard
+        asks the same few reports again and again, and planning one costs more Python than
+        reading it. Callers must not change the plan (it is shared)."""
+        key = (
+            type(self),
+            self.unit,
+            self.period,
+            self.methodology.key,
+            self.k,
+            self._wanted,
+            *self.plan_context(),
+        )
+        with _plans_lock:
+            found = _plans.pop(key, None)
+            if found is not None:
+                _plans[key] = found  # the most recently used goes last
+                return found
+        found = self._plan_anew()
+        with _plans_lock:
+            _plans[key] = found
+            while len(_plans) > PLANS_KEPT:
+                del _plans[next(iter(_plans))]  # the least recently used
+        return found
+
+    def _plan_anew(self) -> dict[tuple[Any, ...], GridSpec]:
         """The grids the wanted parts read, found by producing them on a copy whose grids are
         all empty: which grids a part reads depends on its period and units, never on data."""
         probe = copy.copy(self)

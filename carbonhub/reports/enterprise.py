@@ -9,6 +9,7 @@ nothing but that fact.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -81,6 +82,9 @@ class EsgReport(BreakdownReport):
 
     def parent_unit(self) -> str | None:
         return None
+
+    def plan_context(self) -> tuple[Hashable, ...]:
+        return (self.season,)
 
     def under(self, methodology: Methodology) -> EsgReport:
         """The same report under another methodology."""

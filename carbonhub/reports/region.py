@@ -7,6 +7,8 @@ both kept in step with the ledger and the consents, so a report reads a few hund
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from sqlalchemy import Engine
 
 from carbonhub.actors import RegionTree
@@ -55,6 +57,9 @@ class RegionReport(BreakdownReport):
 
     def parent_unit(self) -> str | None:
         return self.regions.parent(self.region_code)
+
+    def plan_context(self) -> tuple[Hashable, ...]:
+        return (self.regions, self.programme_region, self.season)
 
     def under(self, methodology: Methodology) -> RegionReport:
         """The same report under another methodology."""

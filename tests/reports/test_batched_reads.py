@@ -336,3 +336,24 @@ def test_given_steps_that_straddle_a_period_then_they_do_not_serve_it() -> None:
 
     assert not serves(weeks, SumsRequest(("a",), month(2023, 7), (), None, "all"))
     assert serves(weeks, SumsRequest(("a",), weeks[1], (), None, "all"))
+
+
+def test_given_a_report_planned_when_the_same_report_is_made_again_then_it_takes_the_kept_plan(
+    july_esg: Callable[..., EsgReport],
+) -> None:
+    planned = july_esg()._plan()
+
+    again = july_esg()._plan()
+
+    assert again is planned
+
+
+def test_given_a_report_planned_when_other_parts_are_wanted_then_it_is_planned_anew(
+    july_esg: Callable[..., EsgReport],
+) -> None:
+    everything = july_esg()._plan()
+
+    total_only = july_esg({Part.TOTAL})._plan()
+
+    assert total_only is not everything
+    assert set(total_only) < set(everything)
