@@ -1,4 +1,5 @@
-"""The carbonhub command: serve, db upgrade, ledger verify, export-schema, demo."""
+"""The carbonhub command: serve, db upgrade, ledger verify, access-log verify, export-schema,
+demo."""
 
 import json
 import subprocess
@@ -10,6 +11,10 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from carbonhub.cli import main
+from carbonhub.consent import access_log
+from carbonhub.consent.access_log import log_accesses
+from carbonhub.models import utcnow
+from tests.consent.test_access_log_chain import RELEASE
 from tests.fixtures.actors import event
 
 CARBONHUB = str(Path(sys.executable).with_name("carbonhub"))
@@ -129,3 +134,49 @@ def test_demo_builds_once_and_is_reused(cli, settings, tmp_path, monkeypatch):
     again = cli("demo", "--no-serve", "--citizens", "60", "--database-url", settings.database_url)
     assert "reusing the demo database" in again.output
     assert json.loads(credentials.read_text(encoding="utf-8")) == document
+
+
+def test_access_log_verify_passes_on_an_intact_chain(cli, settings, hub, monkeypatch):
+    monkeypatch.setattr(access_log, "PAGE", 2)  # walked over two pages
+    log_accesses(hub.engine, [RELEASE, RELEASE], at=utcnow())
+    log_accesses(hub.engine, [RELEASE], at=utcnow())
+
+    result = cli("access-log", "verify", "--database-url", settings.database_url)
+
+    assert result.exit_code == 0
+    assert "3 entries in one chain, all intact" in result.output
+
+
+def test_access_log_verify_fails_naming_an_entry_chained_twice(cli, settings, hub):
+    # given a log forked as concurrent appends could fork it before the head row: the third
+    # entry names the first as its predecessor, as the second already does
+    log_accesses(hub.engine, [RELEASE, RELEASE, RELEASE], at=utcnow())
+    with hub.engine.begin() as connection:
+        first, third = connection.execute(
+            text("SELECT id, hash FROM access_log ORDER BY id")
+        ).all()[::2]
+        connection.execute(
+            text("UPDATE access_log SET prev_hash = :p WHERE id = :i"),
+            {"p": first[1], "i": third[0]},
+        )
+
+    result = CliRunner().invoke(
+        main, ["access-log", "verify", "--database-url", settings.database_url]
+    )
+
+    assert result.exit_code == 1
+    assert f"failed at entry {third[0]} (after 2 intact entries)" in result.output
+
+
+def test_access_log_verify_fails_when_the_head_is_not_the_last_entry(cli, settings, hub):
+    log_accesses(hub.engine, [RELEASE, RELEASE], at=utcnow())
+    with hub.engine.begin() as connection:
+        last = connection.execute(text("SELECT max(id) FROM access_log")).scalar_one()
+        connection.execute(text("UPDATE access_log_head SET last_hash = :h"), {"h": "f" * 64})
+
+    result = CliRunner().invoke(
+        main, ["access-log", "verify", "--database-url", settings.database_url]
+    )
+
+    assert result.exit_code == 1
+    assert f"failed at entry {last} " in result.output

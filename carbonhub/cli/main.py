@@ -1,4 +1,5 @@
-"""``carbonhub``: serve, build the demo, migrate, verify the ledger, export the schema."""
+"""``carbonhub``: serve, build the demo, migrate, verify the ledger and the access log, export the
+schema."""
 
 from __future__ import annotations
 
@@ -139,6 +140,29 @@ def verify(database_url: str | None) -> None:
     if report.problem is not None:
         fail(f"ledger verification failed at {report.problem.describe()}", code=1)
     click.echo(f"ledger verified: {report.entries} entries in {report.persons} chains, all intact")
+
+
+@main.group("access-log")
+def access_log() -> None:
+    """The hash-chained log of reads of personal data and report releases."""
+
+
+@access_log.command("verify")
+@database_option
+def verify_access_log(database_url: str | None) -> None:
+    """Recompute the access log's chain; exit 1 naming the first entry that does not verify."""
+    from carbonhub.consent.access_log import verify_access_log as verify_chain
+
+    with opened_hub(settings_for(database_url), upgrade=False) as hub:
+        check = verify_chain(hub.engine)
+    if check.first_broken is not None:
+        fail(
+            f"access log verification failed at entry {check.first_broken} (after "
+            f"{check.entries} intact entries): edited, deleted, reordered, or a second "
+            "successor of one entry",
+            code=1,
+        )
+    click.echo(f"access log verified: {check.entries} entries in one chain, all intact")
 
 
 @ledger.command()

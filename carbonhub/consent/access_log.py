@@ -32,6 +32,7 @@ GENESIS = "0" * 64
 LOG = table_of(AccessLogEntry)
 HEAD = table_of(AccessLogHead)
 HEAD_ID = 1  # the head is one row
+PAGE = 5000  # entries read at a time when the chain is walked
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +60,6 @@ def subject_digest(person_id: str | None) -> str | None:
     return None if person_id is None else hashlib.sha256(person_id.encode()).hexdigest()
 
 
-def entry_hash(entry: AccessLogEntry) -> str:
-    """The chain hash of an access log entry."""
-    return row_hash({name: getattr(entry, name) for name in HASHED})
-
-
 HASHED = (
     "at",
     "recipient_kind",
@@ -86,7 +82,7 @@ HASHED = (
 COLUMNS = ("subject_person_id", *HASHED, "hash")
 
 
-def row_hash(row: Mapping[str, Any]) -> str:
+def row_hash(row: Mapping[Any, Any]) -> str:
     """The chain hash of an access log row: its HASHED columns in that order, the moment in
     UTC and dates in ISO form."""
     return hashlib.sha256(orjson.dumps([_hashed(row[name]) for name in HASHED])).hexdigest()
@@ -231,14 +227,56 @@ def _row(access: Access, at: datetime, prev_hash: str) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class ChainCheck:
+    """What walking the access log found: entries checked, and the first that does not verify
+    (edited, deleted, reordered, or a second successor of one entry), if any."""
+
+    entries: int
+    first_broken: int | None
+
+
+def check_chain(session: Session) -> ChainCheck:
+    """Walk the access log in id order, recomputing every hash; stop at the first bad entry.
+
+    An entry is bad when its ``prev_hash`` is not its predecessor's hash or its own hash does
+    not match its columns. The head row must hold the last entry's hash too; when it does not,
+    the last entry is reported (the chain was cut there, or the head moved without it).
+    """
+    previous = GENESIS
+    checked = 0
+    last: int | None = None
+    query = select(*(LOG.c[name] for name in ("id", *COLUMNS))).order_by(LOG.c.id).limit(PAGE)
+    while True:
+        page = session.execute(query.where(LOG.c.id > (last or 0))).mappings().all()
+        for row in page:
+            if row["prev_hash"] != previous or row_hash(row) != row["hash"]:
+                return ChainCheck(checked, int(row["id"]))
+            previous, last = row["hash"], int(row["id"])
+            checked += 1
+        if len(page) < PAGE:
+            break
+    head = session.execute(select(HEAD.c.last_hash).where(HEAD.c.id == HEAD_ID)).scalar()
+    if head is not None and head != previous:
+        return ChainCheck(checked, last)
+    return ChainCheck(checked, None)
+
+
+def verify_access_log(engine: Engine) -> ChainCheck:
+    """:func:`check_chain` over one snapshot of the log and its head, so that entries appended
+    while the walk runs are neither half-seen nor taken for a head that moved without them."""
+    with engine.connect() as connection:
+        if not is_sqlite(connection):
+            # SQLite's read transaction is a snapshot already (WAL); PostgreSQL's default
+            # READ COMMITTED would give each query its own
+            connection.execution_options(isolation_level="REPEATABLE READ")
+        with Session(bind=connection) as session:
+            return check_chain(session)
+
+
 def first_broken_entry(session: Session) -> int | None:
     """The id of the first access log entry whose chain does not verify, or None."""
-    previous = GENESIS
-    for entry in session.scalars(select(AccessLogEntry).order_by(col(AccessLogEntry.id))):
-        if entry.prev_hash != previous or entry_hash(entry) != entry.hash:
-            return entry.id
-        previous = entry.hash
-    return None
+    return check_chain(session).first_broken
 
 
 def entries_for_person(
