@@ -11,7 +11,7 @@ the id and leaves the chain verifiable.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -33,6 +33,7 @@ LOG = table_of(AccessLogEntry)
 HEAD = table_of(AccessLogHead)
 HEAD_ID = 1  # the head is one row
 PAGE = 5000  # entries read at a time when the chain is walked
+HEAD_HASH = select(HEAD.c.last_hash).where(HEAD.c.id == HEAD_ID)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,17 +114,16 @@ def record_accesses(session: Session, accesses: Sequence[Access], *, at: datetim
     if not accesses:
         return
     connection = session.connection()
-    engine = connection.engine
-    previous = _tips.get(engine) or _tip(connection)
-    while True:
-        rows = _chained(accesses, at, previous)
-        moved = connection.execute(_move_head(), {"expected": previous, "hash": rows[-1]["hash"]})
-        if moved.rowcount == 1:
-            # executemany keeps the given order, and the chain's order is the id order
-            connection.execute(insert(LOG), rows)
-            _tips[engine] = rows[-1]["hash"]
-            return
-        previous = _tip(connection)
+
+    def move_and_insert(rows: list[dict[str, Any]]) -> bool:
+        span = {"prev_hash": rows[0]["prev_hash"], "hash": rows[-1]["hash"]}
+        if connection.execute(_move_head(), span).rowcount != 1:
+            return False
+        # executemany keeps the given order, and the chain's order is the id order
+        connection.execute(insert(LOG), rows)
+        return True
+
+    _append(connection, accesses, at, move_and_insert)
 
 
 def log_accesses(engine: Engine, accesses: Sequence[Access], *, at: datetime) -> None:
@@ -140,31 +140,45 @@ def log_accesses(engine: Engine, accesses: Sequence[Access], *, at: datetime) ->
             record_accesses(session, accesses, at=at)
         return
     with reader(engine).connect() as connection:  # autocommit: the statement is atomic
-        previous = _tips.get(engine) or _tip(connection)
-        while True:
-            (row,) = _chained(accesses, at, previous)
-            if connection.execute(_append_one(), row).first() is not None:
-                _tips[engine] = row["hash"]
-                return
-            previous = _tip(connection)
+        _append(
+            connection,
+            accesses,
+            at,
+            lambda rows: connection.execute(_append_one(), rows[0]).first() is not None,
+        )
 
 
 # where this process last left each database's chain (a hint: every append checks it)
 _tips: WeakKeyDictionary[Engine, str] = WeakKeyDictionary()
 
 
+def _append(
+    connection: Connection,
+    accesses: Sequence[Access],
+    at: datetime,
+    write: Callable[[list[dict[str, Any]]], bool],
+) -> None:
+    """Chain ``accesses`` to where this process left the chain (else to the head row's hash)
+    and ``write`` them; when ``write`` finds the head moved, chain them again to its hash."""
+    previous = _tips.get(connection.engine) or _tip(connection)
+    while True:
+        rows = _chained(accesses, at, previous)
+        if write(rows):
+            _tips[connection.engine] = rows[-1]["hash"]
+            return
+        previous = _tip(connection)
+
+
 def _tip(connection: Connection) -> str:
     """The hash the chain ends with, from the head row (made from the log if it is missing)."""
-    found = connection.execute(select(HEAD.c.last_hash).where(HEAD.c.id == HEAD_ID)).scalar()
+    found = connection.execute(HEAD_HASH).scalar()
     if found is not None:
         return str(found)
     last = connection.execute(select(LOG.c.hash).order_by(LOG.c.id.desc()).limit(1)).scalar()
     BulkWriter(connection).insert_ignoring_conflicts(
         HEAD, ("id", "last_hash"), ["id"], [(HEAD_ID, last or GENESIS)]
     )
-    return str(
-        connection.execute(select(HEAD.c.last_hash).where(HEAD.c.id == HEAD_ID)).scalar_one()
-    )
+    return str(connection.execute(HEAD_HASH).scalar_one())
 
 
 def _chained(accesses: Sequence[Access], at: datetime, previous: str) -> list[dict[str, Any]]:
@@ -178,9 +192,11 @@ def _chained(accesses: Sequence[Access], at: datetime, previous: str) -> list[di
 
 @lru_cache(maxsize=1)
 def _move_head() -> Update:
+    """Move the head from ``prev_hash`` (the first entry's) to ``hash`` (the last entry's);
+    it matches no row when the head was elsewhere."""
     return (
         update(HEAD)
-        .where(HEAD.c.id == HEAD_ID, HEAD.c.last_hash == bindparam("expected"))
+        .where(HEAD.c.id == HEAD_ID, HEAD.c.last_hash == bindparam("prev_hash"))
         .values(last_hash=bindparam("hash"))
     )
 
@@ -189,13 +205,7 @@ def _move_head() -> Update:
 def _append_one() -> Insert:
     """PostgreSQL: move the head from the entry's ``prev_hash`` to its ``hash`` and insert the
     entry, in one statement (nothing is inserted when the head was elsewhere)."""
-    moved = (
-        update(HEAD)
-        .where(HEAD.c.id == HEAD_ID, HEAD.c.last_hash == bindparam("prev_hash"))
-        .values(last_hash=bindparam("hash"))
-        .returning(HEAD.c.id)
-        .cte("moved")
-    )
+    moved = _move_head().returning(HEAD.c.id).cte("moved")
     entry = select(*(bindparam(name, type_=LOG.c[name].type) for name in COLUMNS))
     return (
         insert(LOG)
@@ -256,7 +266,7 @@ def check_chain(session: Session) -> ChainCheck:
             checked += 1
         if len(page) < PAGE:
             break
-    head = session.execute(select(HEAD.c.last_hash).where(HEAD.c.id == HEAD_ID)).scalar()
+    head = session.execute(HEAD_HASH).scalar()
     if head is not None and head != previous:
         return ChainCheck(checked, last)
     return ChainCheck(checked, None)
